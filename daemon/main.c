@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "conf.h"
+#include "json.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+
+static const char *arg_conf_file = STAFD_CONF_FILE;
+static const char *arg_sys_conf_file = STAFD_SYS_CONF_FILE;
+static bool arg_conf_explicit, arg_sys_conf_explicit;
+static bool arg_syslog, arg_tron, arg_dump_config;
+static const char *arg_idl;
+
+static void help(FILE *f) {
+        fprintf(f,
+                "Usage: stafd [OPTIONS]\n"
+                "STorage Appliance Finder: finds NVMe-oF discovery controllers,\n"
+                "caches their discovery log pages and serves them on D-Bus.\n\n"
+                "  -h --help              Show this help\n"
+                "     --version           Show the version\n"
+                "  -f --conf-file=FILE    Configuration file (default %s)\n"
+                "     --sys-conf=FILE     System configuration file (default %s)\n"
+                "  -s --syslog            Log to the journal/syslog instead of stdout\n"
+                "     --tron              Trace on (debug logging)\n"
+                "     --idl=FILE          Write the D-Bus introspection XML to FILE and exit\n"
+                "     --dump-config       Print the effective configuration as JSON and exit\n",
+                STAFD_CONF_FILE, STAFD_SYS_CONF_FILE);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_TRON,
+                ARG_IDL,
+                ARG_SYS_CONF,
+                ARG_DUMP_CONFIG,
+        };
+        static const struct option options[] = {
+                { "help",        no_argument,       NULL, 'h'             },
+                { "version",     no_argument,       NULL, ARG_VERSION     },
+                { "conf-file",   required_argument, NULL, 'f'             },
+                { "sys-conf",    required_argument, NULL, ARG_SYS_CONF    },
+                { "syslog",      no_argument,       NULL, 's'             },
+                { "tron",        no_argument,       NULL, ARG_TRON        },
+                { "idl",         required_argument, NULL, ARG_IDL         },
+                { "dump-config", no_argument,       NULL, ARG_DUMP_CONFIG },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hf:s", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help(stdout);
+                        return 0;
+                case ARG_VERSION:
+                        printf("stafd %s\nlibnvme %s\n", STAFD_VERSION, LIBNVME_VERSION);
+                        return 0;
+                case 'f':
+                        arg_conf_file = optarg;
+                        arg_conf_explicit = true;
+                        break;
+                case ARG_SYS_CONF:
+                        arg_sys_conf_file = optarg;
+                        arg_sys_conf_explicit = true;
+                        break;
+                case 's':
+                        arg_syslog = true;
+                        break;
+                case ARG_TRON:
+                        arg_tron = true;
+                        break;
+                case ARG_IDL:
+                        arg_idl = optarg;
+                        break;
+                case ARG_DUMP_CONFIG:
+                        arg_dump_config = true;
+                        break;
+                case '?':
+                        help(stderr);
+                        return -EINVAL;
+                default:
+                        return -EINVAL;
+                }
+
+        if (optind < argc) {
+                fprintf(stderr, "stafd: unexpected argument '%s'\n", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static int load_confs(Conf **ret_conf, SysConf **ret_sys) {
+        _cleanup_(conf_freep) Conf *c = NULL;
+        _cleanup_(sysconf_freep) SysConf *s = NULL;
+        int r;
+
+        r = conf_load(arg_conf_file, &c);
+        if (r < 0) {
+                if (arg_conf_explicit || r != -ENOENT) {
+                        fprintf(stderr, "stafd: cannot read %s: %s\n", arg_conf_file, strerror(-r));
+                        if (arg_conf_explicit)
+                                return r;
+                }
+                r = conf_new_default(&c);
+                if (r < 0)
+                        return r;
+        }
+        r = sysconf_load(arg_sys_conf_file, &s);
+        if (r < 0) {
+                fprintf(stderr, "stafd: cannot read %s: %s\n", arg_sys_conf_file, strerror(-r));
+                return r;
+        }
+
+        *ret_conf = TAKE_PTR(c);
+        *ret_sys = TAKE_PTR(s);
+        return 0;
+}
+
+static int dump_config(void) {
+        _cleanup_(conf_freep) Conf *c = NULL;
+        _cleanup_(sysconf_freep) SysConf *s = NULL;
+        _cleanup_json_ struct json_object *o = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = load_confs(&c, &s);
+        if (r < 0)
+                return r;
+
+        for (char **w = c->warnings; w && *w; w++)
+                fprintf(stderr, "%s\n", *w);
+        for (char **w = s->warnings; w && *w; w++)
+                fprintf(stderr, "%s\n", *w);
+
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        (void) json_object_object_add(o, "stafd.conf", json_conf(c));
+        (void) json_object_object_add(o, "sys.conf", json_sysconf(s));
+        text = json_to_string_dup(o, true);
+        if (!text)
+                return -ENOMEM;
+        printf("%s\n", text);
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r < 0)
+                return r == -EINVAL ? 2 : 1;
+        if (r == 0)
+                return 0;
+
+        if (arg_dump_config)
+                return dump_config() < 0 ? 1 : 0;
+
+        if (arg_idl) {
+                r = manager_write_idl(arg_idl);
+                if (r < 0) {
+                        fprintf(stderr, "stafd: cannot write %s: %s\n", arg_idl, strerror(-r));
+                        return 1;
+                }
+                return 0;
+        }
+
+        log_set_target(arg_syslog ? LOG_TARGET_JOURNAL : LOG_TARGET_CONSOLE);
+        if (arg_tron)
+                log_set_max_level(LOG_DEBUG);
+
+        {
+                _cleanup_(conf_freep) Conf *c = NULL;
+                _cleanup_(sysconf_freep) SysConf *s = NULL;
+                _cleanup_(manager_freep) Manager *m = NULL;
+
+                r = load_confs(&c, &s);
+                if (r < 0)
+                        return 1;
+
+                r = manager_new(&m, &(ManagerArgs) {
+                        .conf_file = arg_conf_file,
+                        .sys_conf_file = arg_sys_conf_file,
+                        .tron = arg_tron,
+                }, TAKE_PTR(c), TAKE_PTR(s));
+                if (r < 0)
+                        return 1;
+
+                r = manager_run(m);
+        }
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * stafd.conf and sys.conf -> plain structs.  Semantics follow the Python
+ * stafd parser (see docs/configuration.md and shared spec section 2).
+ * Nothing here logs: every problem becomes one human-readable line appended
+ * to the warnings vector, naming file, line, section, key and value.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define DISC_NQN "nqn.2014-08.org.nvmexpress.discovery"
+#define NVMF_NQN_MAX 223
+
+/* Tri-state for options whose default is "whatever the driver says". */
+#define CONF_UNSET (-2)
+
+enum {
+        IP_FAMILY_V4 = 1 << 0,
+        IP_FAMILY_V6 = 1 << 1,
+};
+
+/* Connection parameters: global in [Global], per-DC overrides on controller=.
+ * Any field may be CONF_UNSET (for per-DC: inherit; for global: driver default,
+ * except kato whose global default is 30). */
+typedef struct ConfConnOpts {
+        int hdr_digest;      /* 0/1 or CONF_UNSET */
+        int data_digest;     /* 0/1 or CONF_UNSET */
+        int kato;            /* seconds >= 0 or CONF_UNSET */
+        int queue_size;      /* 16..1024 or CONF_UNSET */
+        int reconnect_delay; /* seconds >= 1 or CONF_UNSET */
+        int ctrl_loss_tmo;   /* -1 or seconds >= 0, or CONF_UNSET */
+        int disable_sqflow;  /* 0/1 or CONF_UNSET */
+} ConfConnOpts;
+
+/* One controller= or exclude= entry as parsed.  Strings are NULL when the
+ * key was not given (defaults are applied later, by tid). */
+typedef struct ConfController {
+        char *transport;
+        char *traddr;
+        char *trsvcid;
+        char *nqn;
+        char *host_traddr;
+        char *host_iface;
+        char *host_nqn;
+        char *dhchap_secret;
+        char *dhchap_ctrl_secret;
+        ConfConnOpts opts;
+        unsigned line; /* line number in the file (0 if not from a file) */
+} ConfController;
+
+typedef struct Conf {
+        char *path;
+
+        /* [Global] */
+        bool tron;
+        ConfConnOpts conn;   /* conn.kato defaults to 30 */
+        bool ignore_iface;
+        unsigned ip_family;  /* IP_FAMILY_* bitmask, default both */
+        bool pleo;           /* default true */
+
+        /* [Service Discovery] */
+        bool zeroconf;       /* default true */
+
+        /* [Discovery controller connection management] */
+        bool persistent_connections;          /* default true */
+        int64_t zeroconf_persistence_sec;     /* default 72h; -1 = never */
+
+        /* [Controllers] */
+        ConfController *controllers;
+        size_t n_controllers;
+        ConfController *excludes;
+        size_t n_excludes;
+
+        char **warnings;     /* NULL-terminated; one line each */
+} Conf;
+
+typedef struct SysConf {
+        char *path;
+        char *hostnqn;        /* effective value; never NULL after sysconf_load */
+        char *hostid;         /* effective value or NULL */
+        char *hostkey;        /* effective value or NULL */
+        char *symname;        /* or NULL */
+        char *hostnqn_source; /* what the file said, e.g. "file:///etc/nvme/hostnqn" */
+        char *hostid_source;
+        char *hostkey_source;
+        bool hostnqn_generated; /* no usable NQN found: a uuid one was made up */
+        char **warnings;
+} SysConf;
+
+/* Defaults only (what a missing file means). */
+int conf_new_default(Conf **ret);
+
+/* Parse a file.  -ENOENT/-EACCES/... if it cannot be opened: *ret unset.
+ * Any content problem is a warning, never an error. */
+int conf_load(const char *path, Conf **ret);
+
+/* Parse text (for tests and fuzzing); name is used in warnings. */
+int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret);
+
+Conf *conf_free(Conf *c);
+
+/* Parse one "k=v;k=v" controller string (also used for exclude=).
+ * Unknown keys and bad values are warnings appended to *warnings (may be NULL).
+ * Returns 0, or -EINVAL if the string holds no usable key at all. */
+int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
+                          const char *file, unsigned line, const char *key);
+void conf_controller_done(ConfController *c);
+int conf_controller_copy(ConfController *dst, const ConfController *src);
+
+/* sys.conf.  A missing file is not an error (defaults apply). -errno only
+ * if the file exists but cannot be read. */
+int sysconf_load(const char *path, SysConf **ret);
+int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf **ret);
+SysConf *sysconf_free(SysConf *s);
+
+/* Time spans: "3600", "-1" (never: *ret = -1), "0", "72hours", "3 days 5 hours",
+ * "1d", "90m", "1:30:00", "2:00" (m:s? no: h:m), with units s/sec/second(s),
+ * m/min/minute(s), h/hr/hour(s), d/day(s), w/week(s).  Returns 0 or -EINVAL. */
+int timespan_parse(const char *s, int64_t *ret_sec);
+
+static inline void conf_freep(Conf **c) {
+        if (*c)
+                *c = conf_free(*c);
+}
+static inline void sysconf_freep(SysConf **s) {
+        if (*s)
+                *s = sysconf_free(*s);
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Discovery Log Page (log id 0x70) -> ordered string entries.
+ * Each entry is one allocation holding all of its values (memory matters:
+ * 10 000 cached entries must fit in a few MB).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum DlpKey {
+        DLPE_TRTYPE,
+        DLPE_ADRFAM,
+        DLPE_TRADDR,
+        DLPE_TRSVCID,
+        DLPE_SUBNQN,
+        DLPE_SUBTYPE,
+        DLPE_TREQ,
+        DLPE_PORTID,
+        DLPE_CNTLID,
+        DLPE_ASQSZ,
+        DLPE_EFLAGS,
+        _DLPE_N_BASE,
+        /* Optional extras (present only when meaningful, e.g. tcp sectype,
+         * rdma qptype/prtype/cms/pkey). Value "" means absent. */
+        DLPE_SECTYPE = _DLPE_N_BASE,
+        DLPE_RDMA_QPTYPE,
+        DLPE_RDMA_PRTYPE,
+        DLPE_RDMA_CMS,
+        DLPE_RDMA_PKEY,
+        _DLPE_N_KEYS,
+} DlpKey;
+
+typedef struct DlpEntry DlpEntry; /* opaque, immutable once built */
+
+typedef struct Dlp {
+        uint64_t genctr;
+        size_t n;
+        DlpEntry **entries;
+} Dlp;
+
+/* "trtype", "adrfam", ... */
+const char *dlp_key_name(DlpKey k);
+/* Lookup by name, -1 if unknown. */
+int dlp_key_from_name(const char *name);
+
+/* Value of key k; never NULL ("" when absent). */
+const char *dlpe_get(const DlpEntry *e, DlpKey k);
+bool dlpe_is_referral(const DlpEntry *e);
+bool dlpe_equal(const DlpEntry *a, const DlpEntry *b);
+DlpEntry *dlpe_free(DlpEntry *e);
+/* Build from values (vals[k] may be NULL = ""); used by the cache loader. */
+int dlpe_new(DlpEntry **ret, const char * const vals[_DLPE_N_KEYS]);
+size_t dlpe_mem_size(const DlpEntry *e);
+
+/* Decode a raw log: buf holds the 1024-byte header followed by entries
+ * (1024 bytes each, struct nvmf_disc_log_entry).  Only whole entries that fit
+ * in len are decoded (numrec from the network is not trusted).  Fixed-size
+ * string fields may lack a NUL or hold garbage: never read past them, strip
+ * trailing spaces/NULs, replace non-printable bytes.  Entries whose traddr is
+ * empty, "0.0.0.0" or "::" are dropped (*ret_dropped counts them, may be NULL).
+ * Returns 0 or -ENOMEM / -EBADMSG (len < header). */
+int dlp_decode(const void *buf, size_t len, Dlp **ret, size_t *ret_dropped);
+
+Dlp *dlp_new_empty(void);
+Dlp *dlp_free(Dlp *d);
+int dlp_append(Dlp *d, DlpEntry *e); /* takes e on success */
+bool dlp_equal(const Dlp *a, const Dlp *b);
+/* Set of referral entries changed between a and b (either may be NULL)? */
+bool dlp_referrals_differ(const Dlp *a, const Dlp *b);
+
+static inline void dlp_freep(Dlp **d) {
+        if (*d)
+                *d = dlp_free(*d);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Small helpers shared by lib/ and daemon/.  libsystemd 252 does not export
+ * _cleanup_ or DEFINE_TRIVIAL_CLEANUP_FUNC, so we define our own.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _likely_(x) (__builtin_expect(!!(x), 1))
+#define _unlikely_(x) (__builtin_expect(!!(x), 0))
+#define _pure_ __attribute__((pure))
+#define _const_ __attribute__((const))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                 \
+        static inline void func##p(type *p) {                   \
+                if (*p)                                         \
+                        *p = func(*p);                          \
+        }
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+#define _cleanup_free_ _cleanup_(freep)
+
+static inline int safe_close(int fd) {
+        if (fd >= 0) {
+                int saved = errno;
+                (void) close(fd);
+                errno = saved;
+        }
+        return -EBADF;
+}
+
+static inline void closep(int *fd) {
+        *fd = safe_close(*fd);
+}
+#define _cleanup_close_ _cleanup_(closep)
+
+/* Hand a pointer out and forget it locally, so a cleanup handler does not free it. */
+#define TAKE_PTR(p)                                     \
+        ({                                              \
+                __typeof__(p) _tp = (p);                \
+                (p) = NULL;                             \
+                _tp;                                    \
+        })
+#define TAKE_FD(fd)                                     \
+        ({                                              \
+                int _tf = (fd);                         \
+                (fd) = -EBADF;                          \
+                _tf;                                    \
+        })
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return streq(a, b);
+}
+
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}
+
+static inline const char *strempty(const char *s) {
+        return s ?: "";
+}
+
+/* Replace *p with a copy of s (NULL stays NULL). Returns 0 or -ENOMEM. */
+static inline int free_and_strdup(char **p, const char *s) {
+        char *t = NULL;
+
+        if (s) {
+                t = strdup(s);
+                if (!t)
+                        return -ENOMEM;
+        }
+        free(*p);
+        *p = t;
+        return 0;
+}
+
+#define USEC_PER_SEC  ((uint64_t) 1000000ULL)
+#define USEC_PER_MSEC ((uint64_t) 1000ULL)
+#define USEC_INFINITY ((uint64_t) UINT64_MAX)

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The 7-field transport identifier of a discovery controller.
+ * Two DCs are the same iff all seven fields are equal, with traddr and
+ * host_traddr compared as IP addresses when both parse as such
+ * ("::ffff:1.2.3.4" == "1.2.3.4", "fe80::1" == "FE80::0:1", scope ids
+ * compared by interface).  Empty and NULL are the same.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct Tid {
+        char *transport;
+        char *traddr;
+        char *trsvcid;
+        char *subsysnqn;
+        char *host_traddr;
+        char *host_iface;
+        char *host_nqn;
+} Tid;
+
+#define TID_N_FIELDS 7
+/* D-Bus / JSON key names, in order: transport traddr trsvcid subsysnqn
+ * host-traddr host-iface host-nqn */
+extern const char * const tid_field_names[TID_N_FIELDS];
+/* Access field i (0..6) in the order above. */
+char **tid_field(Tid *t, unsigned i);
+const char *tid_field_const(const Tid *t, unsigned i);
+
+/* Build from strings (NULL allowed), then normalise: lower-case transport,
+ * default trsvcid (tcp 8009, rdma 4420, else ""), default subsysnqn
+ * (DISC_NQN), default host_nqn (given), canonical IP spelling for traddr and
+ * host_traddr (IPv4-mapped IPv6 -> IPv4; IPv6 compressed lower-case; "%scope"
+ * kept), blank host_iface when ignore_iface.  All fields non-NULL after. */
+int tid_init(Tid *t, const char *transport, const char *traddr, const char *trsvcid,
+             const char *subsysnqn, const char *host_traddr, const char *host_iface,
+             const char *host_nqn, const char *default_host_nqn, bool ignore_iface);
+void tid_done(Tid *t);
+int tid_copy(Tid *dst, const Tid *src);
+
+bool tid_equal(const Tid *a, const Tid *b);
+/* Stable hash consistent with tid_equal. */
+unsigned long tid_hash(const Tid *t);
+
+/* "(tcp, 192.168.1.10, 8009, nqn..., eth0, 10.0.0.1)": empty fields left out.
+ * Returns a malloc'd string or NULL on OOM. */
+char *tid_to_string(const Tid *t);
+
+/* IP helpers used by tid, filter and the daemon. */
+/* Canonical printable form of an IP literal (with optional %scope) into buf;
+ * returns 0, or -EINVAL if s is not an IP literal. */
+int ip_canonical(const char *s, char *buf, size_t size);
+/* 4 or 6 for an IP literal (IPv4-mapped counts as 4), 0 otherwise. */
+int ip_family_of(const char *s);
+bool ip_equal(const char *a, const char *b);
