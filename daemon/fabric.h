@@ -96,6 +96,12 @@ bool fabric_busy(Fabric *f, const char *device);
 
 const char *fabric_strerror(int error, char *buf, size_t size);
 
+/* Synchronous, sysfs only (cheap enough for the loop). */
+int fabric_read_sysfs_info(const char *device, FabricCtrlInfo *ret);
+/* A kernel discovery controller matching tid (spec section 5 step 1):
+ * 1 and its name in ret_device, 0 if none. */
+int fabric_find_existing(const FabricHost *host, const Tid *tid, char *ret_device, size_t size);
+
 static inline void fabric_freep(Fabric **f) {
         if (*f)
                 *f = fabric_free(*f);

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dc.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+
+/* Retry schedule of the spec (section 5). */
+#define CONNECT_RETRY_FIRST_USEC  (3 * USEC_PER_SEC)
+#define CONNECT_RETRY_USEC        (60 * USEC_PER_SEC)
+#define REGISTER_RETRY_USEC       (5 * USEC_PER_SEC)
+#define DLP_RETRY_USEC            (20 * USEC_PER_SEC)
+#define RECONNECT_AFTER_REMOVE_USEC (3 * USEC_PER_SEC)
+
+#define dc_log(dc, level, ...) log_dc(level, (dc)->name, dc_device(dc), __VA_ARGS__)
+#define dc_log_errno(dc, level, e, ...) log_dc_errno(level, e, (dc)->name, dc_device(dc), __VA_ARGS__)
+
+static void dc_kick(Dc *dc);
+
+const char *dc_device(const Dc *dc) {
+        return dc->device[0] ? dc->device : "nvme?";
+}
+
+int dc_new(Dc **ret, Manager *m, const Tid *tid, DcOrigin origin, const ConfController *conf) {
+        _cleanup_free_ Dc *dc = NULL;
+        int r;
+
+        dc = calloc(1, sizeof(Dc));
+        if (!dc)
+                return -ENOMEM;
+        dc->manager = m;
+        dc->origin = origin;
+        r = tid_copy(&dc->tid, tid);
+        if (r < 0)
+                return r;
+        dc->name = tid_to_string(&dc->tid);
+        if (!dc->name) {
+                tid_done(&dc->tid);
+                return -ENOMEM;
+        }
+        if (conf) {
+                dc->conf = calloc(1, sizeof(ConfController));
+                if (!dc->conf || conf_controller_copy(dc->conf, conf) < 0) {
+                        free(dc->conf);
+                        free(dc->name);
+                        tid_done(&dc->tid);
+                        return -ENOMEM;
+                }
+        }
+        *ret = TAKE_PTR(dc);
+        return 0;
+}
+
+Dc *dc_free(Dc *dc) {
+        if (!dc)
+                return NULL;
+        if (dc->op)
+                fabric_op_cancel(dc->op);
+        sd_event_source_disable_unref(dc->retry_timer);
+        sd_event_source_disable_unref(dc->unresponsive_timer);
+        dlp_free(dc->dlp);
+        if (dc->conf) {
+                conf_controller_done(dc->conf);
+                free(dc->conf);
+        }
+        free(dc->name);
+        tid_done(&dc->tid);
+        free(dc);
+        return NULL;
+}
+
+void dc_set_conf(Dc *dc, const ConfController *conf) {
+        ConfController *c = NULL;
+
+        if (conf) {
+                c = calloc(1, sizeof(ConfController));
+                if (!c || conf_controller_copy(c, conf) < 0) {
+                        free(c);
+                        (void) log_oom();
+                        return;
+                }
+        }
+        if (dc->conf) {
+                conf_controller_done(dc->conf);
+                free(dc->conf);
+        }
+        dc->conf = c;
+}
+
+void dc_set_dlp(Dc *dc, Dlp *dlp) {
+        dlp_free(dc->dlp);
+        dc->dlp = dlp;
+}
+
+static int read_state(const char *device, char *buf, size_t size) {
+        char path[128];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+
+        (void) snprintf(path, sizeof(path), "/sys/class/nvme/%s/state", device);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+                n--;
+        buf[n] = 0;
+        return 0;
+}
+
+bool dc_is_connected(const Dc *dc) {
+        char state[32];
+
+        if (!dc->device[0])
+                return false;
+        if (read_state(dc->device, state, sizeof(state)) < 0)
+                return false;
+        return streq(state, "live");
+}
+
+void dc_format_timer(sd_event_source *s, uint64_t interval, char *buf, size_t size) {
+        uint64_t when, now;
+        int enabled = SD_EVENT_OFF;
+
+        if (s)
+                (void) sd_event_source_get_enabled(s, &enabled);
+        if (!s || enabled == SD_EVENT_OFF || sd_event_source_get_time(s, &when) < 0 ||
+            sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now) < 0) {
+                (void) snprintf(buf, size, "%.1fs [off]", (double) interval / USEC_PER_SEC);
+                return;
+        }
+        (void) snprintf(buf, size, "%.1fs [%.2fs]", (double) interval / USEC_PER_SEC,
+                        when > now ? (double) (when - now) / USEC_PER_SEC : 0.0);
+}
+
+static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Dc *dc = userdata;
+
+        dc_kick(dc);
+        return 0;
+}
+
+/* Queue work and run it after delay (0 = now). */
+static void dc_schedule(Dc *dc, DcWork work, uint64_t delay) {
+        int r;
+
+        dc->pending |= work;
+        if (delay == 0) {
+                dc_kick(dc);
+                return;
+        }
+
+        dc->retry_interval_usec = delay;
+        if (dc->retry_timer) {
+                r = sd_event_source_set_time_relative(dc->retry_timer, delay);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(dc->retry_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time_relative(dc->manager->event, &dc->retry_timer, CLOCK_MONOTONIC,
+                                               delay, 100 * USEC_PER_MSEC, on_retry_timer, dc);
+        if (r < 0)
+                dc_log_errno(dc, LOG_ERR, r, "Failed to arm retry timer: %m");
+}
+
+static void dc_retry_timer_stop(Dc *dc) {
+        if (dc->retry_timer)
+                (void) sd_event_source_set_enabled(dc->retry_timer, SD_EVENT_OFF);
+}
+
+static void dc_conn_opts(const Dc *dc, ConfConnOpts *ret) {
+        const ConfConnOpts *g = &dc->manager->conf->conn, *o = dc->conf ? &dc->conf->opts : NULL;
+
+#define PICK(f) ret->f = (o && o->f != CONF_UNSET) ? o->f : g->f
+        PICK(hdr_digest);
+        PICK(data_digest);
+        PICK(kato);
+        PICK(queue_size);
+        PICK(reconnect_delay);
+        PICK(ctrl_loss_tmo);
+        PICK(disable_sqflow);
+#undef PICK
+}
+
+static void dc_host(const Dc *dc, FabricHost *ret) {
+        const SysConf *s = dc->manager->sys;
+
+        *ret = (FabricHost) {
+                .hostnqn = dc->tid.host_nqn,
+                .hostid = s->hostid,
+                .hostkey = s->hostkey,
+                .symname = s->symname,
+        };
+}
+
+static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
+        bool was_failing = dc->failure_logged;
+
+        if (info)
+                dc->info = *info;
+        (void) snprintf(dc->device, sizeof(dc->device), "%s", dc->info.device);
+        dc->connect_attempts = 0;
+        dc->failure_logged = false;
+        dc->last_error = 0;
+        dc->pending &= ~DC_WORK_CONNECT;
+        dc_set_announced(dc, true);
+        if (was_failing)
+                dc_log(dc, LOG_INFO, "Connected after earlier failures");
+        else
+                dc_log(dc, LOG_INFO, "Connected");
+        manager_schedule_save(dc->manager);
+
+        /* DIM registration only with DCs that support it. */
+        if (streq(dc->info.dctype, "ddc") || streq(dc->info.dctype, "cdc"))
+                dc->pending |= DC_WORK_REGISTER;
+        dc->pending |= DC_WORK_DLP;
+}
+
+/* A deleted DC whose operation just completed: disconnect if asked, then go. */
+static bool dc_reap_if_deleted(Dc *dc, int error, const FabricCtrlInfo *connected) {
+        Manager *m = dc->manager;
+
+        dc->op = NULL;
+        if (!dc->deleted)
+                return false;
+        if (error == 0 && connected)
+                (void) snprintf(dc->device, sizeof(dc->device), "%s", connected->device);
+        dc->deleted = false;
+        (void) dc_begin_delete(dc, dc->disconnect_on_free);
+        manager_zombie_done(m, dc);
+        return true;
+}
+
+static void on_connect_done(FabricOp *op, int error, void *result, void *userdata) {
+        Dc *dc = userdata;
+        uint64_t delay;
+
+        if (dc_reap_if_deleted(dc, error, error == 0 ? result : NULL))
+                return;
+        if (error == 0) {
+                dc_connected(dc, result);
+                dc_kick(dc);
+                return;
+        }
+
+        dc->connect_attempts++;
+        delay = dc->connect_attempts == 1 ? CONNECT_RETRY_FIRST_USEC : CONNECT_RETRY_USEC;
+        if (!dc->failure_logged || error != dc->last_error) {
+                char buf[128];
+
+                dc_log(dc, LOG_ERR, "Failed to connect: %s (retrying every %us)",
+                       fabric_strerror(error, buf, sizeof(buf)),
+                       (unsigned) (CONNECT_RETRY_USEC / USEC_PER_SEC));
+                dc->failure_logged = true;
+                dc->last_error = error;
+        } else
+                dc_log(dc, LOG_DEBUG, "Connect attempt %u failed", dc->connect_attempts);
+
+        /* An unreachable mDNS-discovered DC starts its persistence clock. */
+        dc_set_announced(dc, false);
+        dc_schedule(dc, DC_WORK_CONNECT, delay);
+}
+
+static void on_register_done(FabricOp *op, int error, void *result, void *userdata) {
+        Dc *dc = userdata;
+        char buf[128];
+
+        if (dc_reap_if_deleted(dc, error, NULL))
+                return;
+        if (error < 0) {
+                dc_log(dc, LOG_WARNING, "DIM registration failed: %s (retrying in 5s)",
+                       fabric_strerror(error, buf, sizeof(buf)));
+                dc_schedule(dc, DC_WORK_REGISTER, REGISTER_RETRY_USEC);
+                dc_kick(dc);
+                return;
+        }
+        if (error > 0)
+                dc_log(dc, LOG_WARNING, "DIM registration: %s", fabric_strerror(error, buf, sizeof(buf)));
+        else
+                dc_log(dc, LOG_DEBUG, "Registered (DIM)");
+        dc_kick(dc);
+}
+
+static void on_dlp_done(FabricOp *op, int error, void *result, void *userdata) {
+        Dc *dc = userdata;
+        FabricDlpResult *res = result;
+        bool referrals_changed;
+        char buf[128];
+
+        if (dc_reap_if_deleted(dc, error, NULL))
+                return;
+        if (error != 0) {
+                dc_log(dc, LOG_ERR, "Failed to get the discovery log page: %s (retrying in 20s)",
+                       fabric_strerror(error, buf, sizeof(buf)));
+                dc_schedule(dc, DC_WORK_DLP, DLP_RETRY_USEC);
+                dc_kick(dc);
+                return;
+        }
+
+        referrals_changed = dlp_referrals_differ(dc->dlp, res->dlp);
+        dlp_free(dc->dlp);
+        dc->dlp = TAKE_PTR(res->dlp);
+        dc_log(dc, LOG_INFO, "Discovery log page: %zu entries (genctr %llu%s%s)", dc->dlp->n,
+               (unsigned long long) dc->dlp->genctr, res->pleo_used ? ", PLEO" : "",
+               res->retries ? ", re-read after a generation change" : "");
+        if (res->dropped)
+                dc_log(dc, LOG_WARNING, "Dropped %zu entries with an empty or wildcard traddr", res->dropped);
+
+        manager_dc_log_pages_changed(dc->manager, dc, referrals_changed);
+        dc_kick(dc);
+}
+
+/* Run the next pending piece of work, if nothing is in flight. */
+static void dc_kick(Dc *dc) {
+        Manager *m = dc->manager;
+        FabricHost host;
+        int r;
+
+        if (dc->op || m->stopping)
+                return;
+
+        /* Work scheduled for later waits for its timer. */
+        if (dc->retry_timer) {
+                int enabled;
+
+                if (sd_event_source_get_enabled(dc->retry_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF) {
+                        uint64_t when, now;
+
+                        if (sd_event_source_get_time(dc->retry_timer, &when) >= 0 &&
+                            sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0 && when > now)
+                                return;
+                        dc_retry_timer_stop(dc);
+                }
+        }
+
+        dc_host(dc, &host);
+
+        if (dc->pending & DC_WORK_CONNECT) {
+                FabricConnectParams p = {
+                        .tid = &dc->tid,
+                        .dhchap_secret = dc->conf ? dc->conf->dhchap_secret : NULL,
+                        .dhchap_ctrl_secret = dc->conf ? dc->conf->dhchap_ctrl_secret : NULL,
+                };
+                char dev[32];
+
+                r = fabric_find_existing(&host, &dc->tid, dev, sizeof(dev));
+                if (r > 0) {
+                        FabricCtrlInfo info = {};
+
+                        (void) fabric_read_sysfs_info(dev, &info);
+                        (void) snprintf(info.device, sizeof(info.device), "%s", dev);
+                        dc_log(dc, LOG_INFO, "Adopting existing kernel controller %s", dev);
+                        dc_connected(dc, &info);
+                        dc_kick(dc);
+                        return;
+                }
+
+                dc_conn_opts(dc, &p.opts);
+                dc->op_kind = DC_WORK_CONNECT;
+                r = fabric_connect(m->fabric, &host, &p, on_connect_done, dc, &dc->op);
+                if (r < 0)
+                        on_connect_done(NULL, r, NULL, dc);
+                return;
+        }
+
+        if (!dc->device[0])
+                return;
+
+        if (dc->pending & DC_WORK_REGISTER) {
+                dc->pending &= ~DC_WORK_REGISTER;
+                dc->op_kind = DC_WORK_REGISTER;
+                r = fabric_register(m->fabric, &host, dc->device, false, on_register_done, dc, &dc->op);
+                if (r < 0)
+                        on_register_done(NULL, r, NULL, dc);
+                return;
+        }
+
+        if (dc->pending & DC_WORK_DLP) {
+                bool pleo = m->conf->pleo && !streq(dc->info.dctype, "cdc");
+
+                dc->pending &= ~DC_WORK_DLP;
+                dc->op_kind = DC_WORK_DLP;
+                r = fabric_get_dlp(m->fabric, dc->device, pleo, on_dlp_done, dc, &dc->op);
+                if (r < 0)
+                        on_dlp_done(NULL, r, NULL, dc);
+                return;
+        }
+}
+
+void dc_start(Dc *dc) {
+        dc_schedule(dc, DC_WORK_CONNECT, 0);
+}
+
+void dc_on_aen(Dc *dc) {
+        dc_log(dc, LOG_INFO, "Received AEN: discovery log page changed");
+        dc->pending |= DC_WORK_DLP;
+        dc_kick(dc);
+}
+
+void dc_on_nvme_event(Dc *dc, const char *event) {
+        dc_log(dc, LOG_INFO, "Received NVME_EVENT=%s", event);
+        (void) fabric_read_sysfs_info(dc->device, &dc->info);
+        if (streq(dc->info.dctype, "ddc") || streq(dc->info.dctype, "cdc"))
+                dc->pending |= DC_WORK_REGISTER;
+        dc->pending |= DC_WORK_DLP;
+        dc_kick(dc);
+}
+
+void dc_on_remove(Dc *dc) {
+        dc_log(dc, LOG_WARNING, "Kernel controller removed; keeping the cached log page, reconnecting in 3s");
+        dc->device[0] = 0;
+        dc->info = (FabricCtrlInfo) {};
+        dc->pending &= ~(DC_WORK_REGISTER | DC_WORK_DLP);
+        if (dc->op && dc->op_kind != DC_WORK_CONNECT) {
+                /* Its result is meaningless now. */
+                fabric_op_cancel(dc->op);
+                dc->op = NULL;
+        }
+        dc_set_announced(dc, false);
+        dc_schedule(dc, DC_WORK_CONNECT, RECONNECT_AFTER_REMOVE_USEC);
+        manager_schedule_save(dc->manager);
+}
+
+static int on_unresponsive_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Dc *dc = userdata;
+
+        if (dc_is_connected(dc)) {
+                /* Still alive in the kernel: check again one period later. */
+                dc->unresponsive_since = 0;
+                dc_set_announced(dc, false);
+                return 0;
+        }
+        dc_log(dc, LOG_INFO, "Not announced and not connected for the persistence period: removing");
+        manager_dc_expired(dc->manager, dc);
+        return 0;
+}
+
+void dc_set_announced(Dc *dc, bool announced) {
+        int64_t persist;
+        uint64_t now;
+        int r;
+
+        if (dc->origin != DC_ORIGIN_DISCOVERED)
+                return;
+
+        if (announced || dc_is_connected(dc)) {
+                dc->unresponsive_since = 0;
+                if (dc->unresponsive_timer)
+                        (void) sd_event_source_set_enabled(dc->unresponsive_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (dc->unresponsive_since)
+                return;  /* clock already running */
+
+        persist = dc->manager->conf->zeroconf_persistence_sec;
+        if (persist < 0)
+                return;  /* never expire */
+
+        (void) sd_event_now(dc->manager->event, CLOCK_MONOTONIC, &now);
+        dc->unresponsive_since = now ?: 1;
+        if (dc->unresponsive_timer) {
+                r = sd_event_source_set_time(dc->unresponsive_timer, now + (uint64_t) persist * USEC_PER_SEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(dc->unresponsive_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time(dc->manager->event, &dc->unresponsive_timer, CLOCK_MONOTONIC,
+                                      now + (uint64_t) persist * USEC_PER_SEC, USEC_PER_SEC,
+                                      on_unresponsive_timer, dc);
+        if (r < 0)
+                dc_log_errno(dc, LOG_ERR, r, "Failed to arm the unresponsive timer: %m");
+}
+
+static void on_disconnect_done(FabricOp *op, int error, void *result, void *userdata) {
+        char *name = userdata;
+        char buf[128];
+
+        if (error != 0)
+                log_warning("%s: disconnect failed: %s", name, fabric_strerror(error, buf, sizeof(buf)));
+        free(name);
+}
+
+bool dc_begin_delete(Dc *dc, bool disconnect) {
+        Manager *m = dc->manager;
+
+        dc_retry_timer_stop(dc);
+        if (dc->unresponsive_timer)
+                (void) sd_event_source_set_enabled(dc->unresponsive_timer, SD_EVENT_OFF);
+        dc->pending = 0;
+
+        if (dc->op) {
+                /* The kernel may be connecting right now: disconnect only
+                 * after that finishes, or it would stay connected to a DC we
+                 * no longer track.  The manager polls zombies. */
+                dc->disconnect_on_free = disconnect;
+                dc->deleted = true;
+                return false;
+        }
+
+        if (disconnect && dc->device[0]) {
+                char *n = strdup(dc->name);
+
+                dc_log(dc, LOG_INFO, "Disconnecting");
+                if (fabric_disconnect(m->fabric, dc->device, on_disconnect_done, n, NULL) < 0)
+                        free(n);
+        }
+        return true;
+}

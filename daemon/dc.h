@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * One discovery controller: identity, kernel device, cached log page, and
+ * the work still to do.  At most one fabric operation is in flight per DC;
+ * further work is queued as "pending" bits and started when it completes or
+ * when its retry timer fires.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "conf.h"
+#include "dlp.h"
+#include "fabric.h"
+#include "reconcile.h"
+#include "tid.h"
+
+typedef struct Manager Manager;
+
+typedef enum DcWork {
+        DC_WORK_CONNECT  = 1 << 0,
+        DC_WORK_REGISTER = 1 << 1,
+        DC_WORK_DLP      = 1 << 2,
+} DcWork;
+
+typedef struct Dc {
+        Manager *manager;
+        Tid tid;
+        char *name;            /* printable TID, for logs */
+        DcOrigin origin;
+        ConfController *conf;  /* copy of the controller= entry, or NULL */
+
+        char device[32];       /* "" when no kernel controller is known */
+        FabricCtrlInfo info;   /* sysfs identity of the device */
+        Dlp *dlp;              /* cached DLPEs (kept across disconnects) */
+
+        unsigned pending;      /* DcWork bits */
+        FabricOp *op;          /* in-flight operation */
+        DcWork op_kind;
+
+        unsigned connect_attempts;
+        bool failure_logged;   /* log a failure streak once */
+        int last_error;
+
+        sd_event_source *retry_timer;
+        uint64_t retry_interval_usec;   /* for display */
+
+        /* discovered DCs: not announced and not connected -> expiry */
+        sd_event_source *unresponsive_timer;
+        uint64_t unresponsive_since;    /* CLOCK_MONOTONIC usec, 0 = responsive */
+
+        bool started;                   /* dc_start() was called */
+        bool expired;                   /* discovered: persistence period over */
+        bool deleted;                   /* zombie: waiting for its in-flight op */
+        bool disconnect_on_free;        /* zombie: disconnect once op completes */
+} Dc;
+
+int dc_new(Dc **ret, Manager *m, const Tid *tid, DcOrigin origin, const ConfController *conf);
+Dc *dc_free(Dc *dc);
+
+/* Start connecting (adopting an existing kernel controller if one matches). */
+void dc_start(Dc *dc);
+void dc_set_conf(Dc *dc, const ConfController *conf);
+/* Take ownership of a cached log page (restored from the cache file). */
+void dc_set_dlp(Dc *dc, Dlp *dlp);
+
+/* uevents for our device. */
+void dc_on_aen(Dc *dc);
+void dc_on_nvme_event(Dc *dc, const char *event);
+void dc_on_remove(Dc *dc);
+
+/* Live = the kernel controller exists and is in state "live". */
+bool dc_is_connected(const Dc *dc);
+const char *dc_device(const Dc *dc);
+
+/* discovered DCs: start/stop the unresponsive timer (persistence). */
+void dc_set_announced(Dc *dc, bool announced);
+
+/* Delete: returns true if the DC could be freed now, false if it must wait
+ * for its in-flight operation (it then disconnects and frees itself through
+ * manager zombie handling). */
+bool dc_begin_delete(Dc *dc, bool disconnect);
+
+/* "60.0s [59.87s]" / "60.0s [off]" */
+void dc_format_timer(sd_event_source *s, uint64_t interval, char *buf, size_t size);

@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus.h"
+#include "cache.h"
+#include "config.h"
+#include "dc.h"
+#include "fabric.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "strv.h"
+#include "udev.h"
+#include "zeroconf.h"
+
+#define RECONCILE_DELAY_USEC (1500 * USEC_PER_MSEC)
+#define FABRIC_WORKERS 4
+
+extern char **environ;
+
+static void manager_apply_log_level(Manager *m) {
+        bool on = m->tron || (m->conf && m->conf->tron);
+
+        log_set_max_level(on ? LOG_DEBUG : LOG_INFO);
+        if (m->fabric)
+                fabric_set_debug(m->fabric, on);
+}
+
+int manager_set_tron(Manager *m, bool on) {
+        m->tron = on;
+        if (!on && m->conf)
+                m->conf->tron = false;
+        manager_apply_log_level(m);
+        log_info("Trace %s", on ? "on" : "off");
+        return 0;
+}
+
+Dc *manager_find_dc(Manager *m, const Tid *tid) {
+        for (size_t i = 0; i < m->n_dcs; i++)
+                if (tid_equal(&m->dcs[i]->tid, tid))
+                        return m->dcs[i];
+        return NULL;
+}
+
+Dc *manager_find_dc_by_device(Manager *m, const char *device) {
+        for (size_t i = 0; i < m->n_dcs; i++)
+                if (m->dcs[i]->device[0] && streq(m->dcs[i]->device, device))
+                        return m->dcs[i];
+        return NULL;
+}
+
+static int manager_add_dc(Manager *m, Dc *dc) {
+        Dc **t = realloc(m->dcs, sizeof(Dc *) * (m->n_dcs + 1));
+
+        if (!t)
+                return -ENOMEM;
+        m->dcs = t;
+        m->dcs[m->n_dcs++] = dc;
+        return 0;
+}
+
+static void manager_remove_dc_at(Manager *m, size_t i) {
+        memmove(m->dcs + i, m->dcs + i + 1, sizeof(Dc *) * (m->n_dcs - i - 1));
+        m->n_dcs--;
+}
+
+/* Delete a DC: disconnect it now, or once its in-flight operation is done. */
+static void manager_delete_dc(Manager *m, Dc *dc, bool disconnect) {
+        Dc **t;
+
+        if (dc_begin_delete(dc, disconnect)) {
+                dc_free(dc);
+                return;
+        }
+        t = realloc(m->zombies, sizeof(Dc *) * (m->n_zombies + 1));
+        if (!t) {
+                /* Cannot track it: let the operation's result be ignored. */
+                (void) log_oom();
+                dc_free(dc);
+                return;
+        }
+        m->zombies = t;
+        m->zombies[m->n_zombies++] = dc;
+}
+
+void manager_zombie_done(Manager *m, Dc *dc) {
+        for (size_t i = 0; i < m->n_zombies; i++)
+                if (m->zombies[i] == dc) {
+                        memmove(m->zombies + i, m->zombies + i + 1, sizeof(Dc *) * (m->n_zombies - i - 1));
+                        m->n_zombies--;
+                        break;
+                }
+        dc_free(dc);
+        if (m->stopping && m->n_zombies == 0)
+                (void) sd_event_exit(m->event, 0);
+}
+
+/* ---- cache ---- */
+
+static int cache_path(char **ret) {
+        const char *rd = getenv("RUNTIME_DIRECTORY");
+        char *p;
+
+        if (!isempty(rd)) {
+                /* systemd may list several directories separated by ':'. */
+                size_t n = strcspn(rd, ":");
+
+                if (asprintf(&p, "%.*s/last-known-config.json", (int) n, rd) < 0)
+                        return -ENOMEM;
+        } else {
+                if (mkdir(STAFD_RUNTIME_DIR, 0755) < 0 && errno != EEXIST)
+                        log_warning_errno(errno, "Cannot create %s: %m", STAFD_RUNTIME_DIR);
+                if (asprintf(&p, "%s/last-known-config.json", STAFD_RUNTIME_DIR) < 0)
+                        return -ENOMEM;
+        }
+        *ret = p;
+        return 0;
+}
+
+static int manager_save_now(Manager *m) {
+        _cleanup_free_ CacheEntry *e = NULL;
+        int r;
+
+        e = calloc(m->n_dcs ?: 1, sizeof(CacheEntry));
+        if (!e)
+                return log_oom();
+        for (size_t i = 0; i < m->n_dcs; i++)
+                e[i] = (CacheEntry) {
+                        .tid = m->dcs[i]->tid,
+                        .origin = (char *) dc_origin_to_string(m->dcs[i]->origin),
+                        .dlp = m->dcs[i]->dlp,
+                };
+        r = cache_save(m->cache_path, e, m->n_dcs);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to save %s: %m", m->cache_path);
+        log_debug("Saved %zu controllers to %s", m->n_dcs, m->cache_path);
+        return 0;
+}
+
+static int on_save(sd_event_source *s, void *userdata) {
+        (void) manager_save_now(userdata);
+        return 0;
+}
+
+void manager_schedule_save(Manager *m) {
+        int r;
+
+        if (m->save_event) {
+                r = sd_event_source_set_enabled(m->save_event, SD_EVENT_ONESHOT);
+        } else {
+                r = sd_event_add_defer(m->event, &m->save_event, on_save, m);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->save_event, SD_EVENT_ONESHOT);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to schedule a cache save: %m");
+}
+
+static int manager_load_cache(Manager *m) {
+        CacheEntry *e = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+        int r;
+
+        r = cache_load(m->cache_path, &e, &n, &err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                log_warning("Ignoring the last-known configuration %s: %s", m->cache_path,
+                            err ?: strerror(-r));
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+                DcOrigin o = dc_origin_from_string(e[i].origin);
+                Dc *dc;
+
+                if (o < 0 || manager_find_dc(m, &e[i].tid))
+                        continue;
+                if (dc_new(&dc, m, &e[i].tid, o, NULL) < 0)
+                        continue;
+                dc_set_dlp(dc, TAKE_PTR(e[i].dlp));
+                if (manager_add_dc(m, dc) < 0)
+                        dc_free(dc);
+        }
+        log_info("Restored %zu controllers from %s", m->n_dcs, m->cache_path);
+        cache_entries_free(e, n);
+        return 0;
+}
+
+/* ---- reconciliation ---- */
+
+static int build_and_reconcile(Manager *m) {
+        _cleanup_free_ ReferralSource *refs = NULL;
+        _cleanup_free_ DiscoveredService *disc = NULL;
+        _cleanup_free_ CurrentDc *cur = NULL;
+        ZeroconfService * const *zs = NULL;
+        CandidateSet cand = {};
+        ReconcilePlan plan = {};
+        size_t n_refs = 0, n_disc = 0, n_alloc = 0;
+        Dc **gone = NULL;
+        size_t n_gone = 0;
+        int r;
+
+        for (size_t i = 0; i < m->n_dcs; i++)
+                if (m->dcs[i]->dlp)
+                        n_alloc += m->dcs[i]->dlp->n;
+        refs = calloc(n_alloc ?: 1, sizeof(ReferralSource));
+        if (!refs)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_dcs; i++) {
+                Dlp *d = m->dcs[i]->dlp;
+
+                for (size_t k = 0; d && k < d->n; k++)
+                        if (dlpe_is_referral(d->entries[k]))
+                                refs[n_refs++] = (ReferralSource) { d->entries[k], &m->dcs[i]->tid };
+        }
+
+        if (m->zeroconf && m->conf->zeroconf) {
+                n_disc = zeroconf_get_services(m->zeroconf, &zs);
+                disc = calloc(n_disc ?: 1, sizeof(DiscoveredService));
+                if (!disc)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n_disc; i++)
+                        disc[i] = (DiscoveredService) {
+                                zs[i]->transport, zs[i]->traddr, zs[i]->trsvcid,
+                                zs[i]->subsysnqn, zs[i]->host_iface,
+                        };
+        }
+
+        r = candidates_build(&cand, m->conf, m->sys->hostnqn, refs, n_refs, disc, n_disc);
+        if (r < 0)
+                return r;
+        for (char **msg = cand.messages; msg && *msg; msg++)
+                log_info("%s", *msg);
+
+        cur = calloc(m->n_dcs ?: 1, sizeof(CurrentDc));
+        if (!cur) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (size_t i = 0; i < m->n_dcs; i++)
+                cur[i] = (CurrentDc) {
+                        .tid = &m->dcs[i]->tid,
+                        .origin = m->dcs[i]->origin,
+                        .expired = m->dcs[i]->expired,
+                };
+
+        r = reconcile(&cand, cur, m->n_dcs, m->conf, &plan);
+        if (r < 0)
+                goto finish;
+
+        for (size_t i = 0; i < plan.n_reorigin; i++) {
+                Dc *dc = m->dcs[plan.reorigin[i]];
+
+                log_dc(LOG_INFO, dc->name, dc_device(dc), "Origin %s -> %s",
+                       dc_origin_to_string(dc->origin), dc_origin_to_string(plan.new_origin[i]));
+                dc->origin = plan.new_origin[i];
+        }
+
+        /* Update per-DC configuration of configured DCs (new connections use it). */
+        for (size_t i = 0; i < m->n_dcs; i++) {
+                long k = candidates_find(&cand, &m->dcs[i]->tid);
+
+                if (k >= 0 && cand.items[k].origin == DC_ORIGIN_CONFIGURED)
+                        dc_set_conf(m->dcs[i], cand.items[k].conf);
+                if (m->dcs[i]->origin == DC_ORIGIN_DISCOVERED)
+                        dc_set_announced(m->dcs[i], k >= 0);
+        }
+
+        /* Collect the DCs to delete before the array shifts. */
+        gone = calloc(plan.n_del ?: 1, sizeof(Dc *));
+        if (!gone) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (size_t i = 0; i < plan.n_del; i++)
+                gone[n_gone++] = m->dcs[plan.del[i]];
+        for (size_t i = 0; i < n_gone; i++) {
+                for (size_t k = 0; k < m->n_dcs; k++)
+                        if (m->dcs[k] == gone[i]) {
+                                manager_remove_dc_at(m, k);
+                                break;
+                        }
+                log_dc(LOG_INFO, gone[i]->name, dc_device(gone[i]), "Removing %s DC",
+                       dc_origin_to_string(gone[i]->origin));
+                manager_delete_dc(m, gone[i], true);
+        }
+
+        for (size_t i = 0; i < plan.n_add; i++) {
+                const Candidate *c = &cand.items[plan.add[i]];
+                Dc *dc;
+
+                r = dc_new(&dc, m, &c->tid, c->origin, c->conf);
+                if (r < 0)
+                        goto finish;
+                r = manager_add_dc(m, dc);
+                if (r < 0) {
+                        dc_free(dc);
+                        goto finish;
+                }
+                log_dc(LOG_INFO, dc->name, "nvme?", "New %s DC", dc_origin_to_string(c->origin));
+        }
+
+        /* Start whatever is not running yet (new, or restored from the cache). */
+        for (size_t i = 0; i < m->n_dcs; i++)
+                if (!m->dcs[i]->started) {
+                        m->dcs[i]->started = true;
+                        dc_start(m->dcs[i]);
+                }
+
+        if (n_gone > 0)
+                bus_emit_dc_removed(m);
+        if (n_gone > 0 || plan.n_add > 0 || plan.n_reorigin > 0)
+                manager_schedule_save(m);
+        r = 0;
+finish:
+        free(gone);
+        reconcile_plan_done(&plan);
+        candidates_done(&cand);
+        return r;
+}
+
+static int on_reconcile(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        if (m->stopping)
+                return 0;
+        r = build_and_reconcile(m);
+        if (r < 0)
+                log_error_errno(r, "Reconciliation failed: %m");
+        return 0;
+}
+
+static void manager_arm_reconcile(Manager *m, uint64_t delay) {
+        int r;
+
+        if (m->reconcile_timer) {
+                r = sd_event_source_set_time_relative(m->reconcile_timer, delay);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->reconcile_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time_relative(m->event, &m->reconcile_timer, CLOCK_MONOTONIC, delay,
+                                               10 * USEC_PER_MSEC, on_reconcile, m);
+        if (r < 0)
+                log_error_errno(r, "Failed to arm the reconciliation timer: %m");
+}
+
+void manager_schedule_reconcile(Manager *m, const char *why) {
+        if (m->stopping)
+                return;
+        log_debug("Reconciliation in %.1fs: %s", (double) m->reconcile_delay_usec / USEC_PER_SEC, why);
+        manager_arm_reconcile(m, m->reconcile_delay_usec);
+}
+
+void manager_dc_expired(Manager *m, Dc *dc) {
+        dc->expired = true;
+        manager_schedule_reconcile(m, "discovered DC unresponsive");
+}
+
+void manager_dc_log_pages_changed(Manager *m, Dc *dc, bool referrals_changed) {
+        bus_emit_log_pages_changed(m, dc);
+        manager_schedule_save(m);
+        if (referrals_changed)
+                manager_schedule_reconcile(m, "referrals changed");
+}
+
+/* ---- uevents ---- */
+
+/* systemd-escape a string for use as a unit instance name. */
+static char *unit_escape(const char *s) {
+        char *r = malloc(strlen(s) * 4 + 1), *p = r;
+
+        if (!r)
+                return NULL;
+        for (const char *c = s; *c; c++) {
+                if (*c == '/')
+                        *p++ = '-';
+                else if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                         *c == ':' || *c == '_' || (*c == '.' && c != s))
+                        *p++ = *c;
+                else
+                        p += sprintf(p, "\\x%02x", (unsigned char) *c);
+        }
+        *p = 0;
+        return r;
+}
+
+static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning("systemctl for the nvme-cli hand-off failed (status %d)", si->si_status);
+        sd_event_source_unref(s);
+        return 0;
+}
+
+/* A discovery controller we do not manage asked for rediscovery: do what
+ * nvme-cli's udev rule would have done, so mixed setups keep working. */
+static void manager_nvmecli_handoff(Manager *m, const UdevEvent *ev) {
+        const char *trtype = NULL, *traddr = NULL, *trsvcid = NULL, *host_traddr = NULL, *host_iface = NULL;
+        const char *cntrltype = NULL;
+        _cleanup_free_ char *instance = NULL, *escaped = NULL, *unit = NULL;
+        char *argv[] = { (char *) "systemctl", (char *) "--no-block", (char *) "restart", NULL, NULL };
+        sd_event_source *child = NULL;
+        pid_t pid;
+        int r;
+
+        (void) sd_device_get_property_value(ev->device, "NVME_TRTYPE", &trtype);
+        (void) sd_device_get_property_value(ev->device, "NVME_TRADDR", &traddr);
+        (void) sd_device_get_property_value(ev->device, "NVME_TRSVCID", &trsvcid);
+        (void) sd_device_get_property_value(ev->device, "NVME_HOST_TRADDR", &host_traddr);
+        (void) sd_device_get_property_value(ev->device, "NVME_HOST_IFACE", &host_iface);
+        if (!trtype || !traddr || !trsvcid)
+                return;
+        if (sd_device_get_sysattr_value(ev->device, "cntrltype", &cntrltype) >= 0 &&
+            !streq(cntrltype, "discovery"))
+                return;
+
+        if (asprintf(&instance, "--device=%s\t--transport=%s\t--traddr=%s\t--trsvcid=%s\t--host-traddr=%s\t--host-iface=%s",
+                     ev->sysname, trtype, traddr, trsvcid, host_traddr ?: "none", host_iface ?: "none") < 0)
+                return;
+        escaped = unit_escape(instance);
+        if (!escaped || asprintf(&unit, "nvmf-connect@%s.service", escaped) < 0)
+                return;
+        argv[3] = unit;
+
+        log_info("%s is not managed by stafd: handing it to nvme-cli (%s)", ev->sysname, unit);
+        {
+                posix_spawnattr_t attr;
+                sigset_t none;
+
+                /* Our blocked signals must not leak into the child. */
+                sigemptyset(&none);
+                (void) posix_spawnattr_init(&attr);
+                (void) posix_spawnattr_setsigmask(&attr, &none);
+                (void) posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+                r = posix_spawnp(&pid, "systemctl", NULL, &attr, argv, environ);
+                (void) posix_spawnattr_destroy(&attr);
+        }
+        if (r != 0) {
+                log_warning_errno(r, "Cannot run systemctl: %m");
+                return;
+        }
+        r = sd_event_add_child(m->event, &child, pid, WEXITED, on_child_exit, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Cannot watch systemctl: %m");
+}
+
+static void on_uevent(Udev *u, const UdevEvent *ev, void *userdata) {
+        Manager *m = userdata;
+        Dc *dc = manager_find_dc_by_device(m, ev->sysname);
+        bool aen = ev->aen && strcasecmp(ev->aen, "0x70f002") == 0;
+
+        if (!dc) {
+                if (streq(ev->action, "change") && (aen || streq_ptr(ev->nvme_event, "rediscover")))
+                        manager_nvmecli_handoff(m, ev);
+                return;
+        }
+
+        if (streq(ev->action, "remove"))
+                dc_on_remove(dc);
+        else if (streq(ev->action, "change")) {
+                if (aen)
+                        dc_on_aen(dc);
+                else if (streq_ptr(ev->nvme_event, "connected") || streq_ptr(ev->nvme_event, "rediscover"))
+                        dc_on_nvme_event(dc, ev->nvme_event);
+        }
+}
+
+/* ---- zeroconf ---- */
+
+static void on_zeroconf_changed(Zeroconf *z, void *userdata) {
+        manager_schedule_reconcile(userdata, "mDNS services changed");
+}
+
+/* ---- life cycle ---- */
+
+static int manager_reload(Manager *m) {
+        _cleanup_(conf_freep) Conf *c = NULL;
+        int r;
+
+        (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
+        r = conf_load(m->conf_file, &c);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot read %s, keeping the current configuration: %m", m->conf_file);
+                goto done;
+        }
+        for (char **w = c->warnings; w && *w; w++)
+                log_warning("%s", *w);
+        conf_free(m->conf);
+        m->conf = TAKE_PTR(c);
+        manager_apply_log_level(m);
+        if (m->zeroconf)
+                (void) zeroconf_set_enabled(m->zeroconf, m->conf->zeroconf);
+        log_info("Reloaded %s", m->conf_file);
+        manager_arm_reconcile(m, 0);
+done:
+        (void) sd_notify(false, "READY=1\nSTATUS=Running");
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return manager_reload(userdata);
+}
+
+static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        bool disconnect;
+
+        if (m->stopping)
+                return 0;
+        m->stopping = true;
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
+        log_info("Stopping");
+        (void) manager_save_now(m);
+
+        disconnect = !m->conf->persistent_connections;
+        while (m->n_dcs > 0) {
+                Dc *dc = m->dcs[m->n_dcs - 1];
+
+                m->n_dcs--;
+                manager_delete_dc(m, dc, disconnect);
+        }
+        if (m->n_zombies == 0)
+                (void) sd_event_exit(m->event, 0);
+        return 0;
+}
+
+int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m) {
+                conf_free(conf);
+                sysconf_free(sys);
+                return log_oom();
+        }
+        m->conf = conf;
+        m->sys = sys;
+        m->tron = args->tron;
+        m->reconcile_delay_usec = RECONCILE_DELAY_USEC;
+        m->conf_file = strdup(args->conf_file);
+        m->sys_conf_file = strdup(args->sys_conf_file);
+        if (!m->conf_file || !m->sys_conf_file)
+                return log_oom();
+        r = cache_path(&m->cache_path);
+        if (r < 0)
+                return log_oom();
+
+        for (char **w = conf->warnings; w && *w; w++)
+                log_warning("%s", *w);
+        for (char **w = sys->warnings; w && *w; w++)
+                log_warning("%s", *w);
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+
+        {
+                sigset_t ss;
+
+                sigemptyset(&ss);
+                sigaddset(&ss, SIGTERM);
+                sigaddset(&ss, SIGINT);
+                sigaddset(&ss, SIGHUP);
+                sigaddset(&ss, SIGCHLD);
+                (void) sigprocmask(SIG_BLOCK, &ss, NULL);
+        }
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_sigterm, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install signal handlers: %m");
+
+        r = fabric_new(&m->fabric, m->event, FABRIC_WORKERS);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the fabric workers: %m");
+        manager_apply_log_level(m);
+        if (!fabric_have_fabrics())
+                log_error("/dev/nvme-fabrics is missing (is nvme-fabrics loaded?): connections will be retried");
+
+        r = udev_new(&m->udev, m->event, on_uevent, m);
+        if (r < 0)
+                log_warning_errno(r, "No uevents: AENs and removals will not be seen: %m");
+
+        r = zeroconf_new(&m->zeroconf, m->event, on_zeroconf_changed, m);
+        if (r < 0)
+                log_warning_errno(r, "mDNS discovery unavailable: %m");
+        else
+                (void) zeroconf_set_enabled(m->zeroconf, m->conf->zeroconf);
+
+        (void) manager_load_cache(m);
+
+        r = bus_setup(m);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        /* Workers first: no completion may reach a freed DC. */
+        m->fabric = fabric_free(m->fabric);
+        for (size_t i = 0; i < m->n_dcs; i++)
+                dc_free(m->dcs[i]);
+        free(m->dcs);
+        for (size_t i = 0; i < m->n_zombies; i++)
+                dc_free(m->zombies[i]);
+        free(m->zombies);
+        zeroconf_free(m->zeroconf);
+        udev_free(m->udev);
+        sd_event_source_disable_unref(m->reconcile_timer);
+        sd_event_source_disable_unref(m->save_event);
+        bus_teardown(m);
+        sd_event_unref(m->event);
+        conf_free(m->conf);
+        sysconf_free(m->sys);
+        free(m->conf_file);
+        free(m->sys_conf_file);
+        free(m->cache_path);
+        free(m);
+        return NULL;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        /* The first reconciliation runs at once: serve the cache and start
+         * connecting without the coalescing delay. */
+        manager_arm_reconcile(m, 0);
+        (void) sd_notify(false, "READY=1\nSTATUS=Running");
+        log_info("stafd %s ready (host NQN %s)", STAFD_VERSION, m->sys->hostnqn);
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+#include "macro.h"
+#include "reconcile.h"
+#include "strv.h"
+
+static const char * const origin_names[_DC_ORIGIN_MAX] = {
+        [DC_ORIGIN_CONFIGURED] = "configured",
+        [DC_ORIGIN_REFERRAL] = "referral",
+        [DC_ORIGIN_DISCOVERED] = "discovered",
+};
+
+const char *dc_origin_to_string(DcOrigin o) {
+        if (o < 0 || o >= _DC_ORIGIN_MAX)
+                return NULL;
+        return origin_names[o];
+}
+
+DcOrigin dc_origin_from_string(const char *s) {
+        for (size_t i = 0; s && i < ELEMENTSOF(origin_names); i++)
+                if (streq(s, origin_names[i]))
+                        return (DcOrigin) i;
+        return _DC_ORIGIN_INVALID;
+}
+
+void candidates_done(CandidateSet *s) {
+        for (size_t i = 0; i < s->n; i++)
+                tid_done(&s->items[i].tid);
+        free(s->items);
+        s->items = NULL;
+        s->n = 0;
+        s->messages = strv_free(s->messages);
+}
+
+long candidates_find(const CandidateSet *s, const Tid *tid) {
+        for (size_t i = 0; i < s->n; i++)
+                if (tid_equal(&s->items[i].tid, tid))
+                        return (long) i;
+        return -1;
+}
+
+/* Check and add one candidate; tid is consumed in every case. */
+static int candidate_add(CandidateSet *s, const Conf *conf, Tid *tid, DcOrigin origin,
+                         const ConfController *cc) {
+        FilterVerdict v;
+        Candidate *t;
+        long i;
+
+        i = filter_excluded(conf->excludes, conf->n_excludes, tid);
+        if (i >= 0) {
+                _cleanup_free_ char *p = tid_to_string(tid);
+
+                (void) strv_extendf(&s->messages, "%s: %s DC excluded by exclude= on line %u",
+                                    strempty(p), dc_origin_to_string(origin),
+                                    conf->excludes[i].line);
+                tid_done(tid);
+                return 0;
+        }
+
+        v = filter_address(tid->transport, tid->traddr, conf->ip_family);
+        if (v != FILTER_OK) {
+                _cleanup_free_ char *p = tid_to_string(tid);
+
+                (void) strv_extendf(&s->messages, "%s: %s DC dropped: %s",
+                                    strempty(p), dc_origin_to_string(origin),
+                                    filter_verdict_to_string(v));
+                tid_done(tid);
+                return 0;
+        }
+
+        i = candidates_find(s, tid);
+        if (i >= 0) {
+                /* Keep the highest-priority origin (lowest enum value). */
+                if (origin < s->items[i].origin) {
+                        s->items[i].origin = origin;
+                        s->items[i].conf = cc;
+                }
+                tid_done(tid);
+                return 0;
+        }
+
+        t = realloc(s->items, sizeof(Candidate) * (s->n + 1));
+        if (!t) {
+                tid_done(tid);
+                return -ENOMEM;
+        }
+        s->items = t;
+        s->items[s->n++] = (Candidate) {
+                .tid = *tid,
+                .origin = origin,
+                .conf = cc,
+        };
+        return 0;
+}
+
+static const char *transport_from_trtype(const char *trtype) {
+        /* DLPE trtype names double as transport names, except unknown numbers. */
+        if (streq(trtype, "tcp") || streq(trtype, "rdma") || streq(trtype, "fc") || streq(trtype, "loop"))
+                return trtype;
+        return NULL;
+}
+
+int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn,
+                     const ReferralSource *refs, size_t n_refs,
+                     const DiscoveredService *disc, size_t n_disc) {
+        CandidateSet s = {};
+        int r;
+
+        for (size_t i = 0; i < conf->n_controllers; i++) {
+                const ConfController *cc = &conf->controllers[i];
+                Tid tid;
+
+                r = tid_init(&tid, cc->transport, cc->traddr, cc->trsvcid, cc->nqn,
+                             cc->host_traddr, cc->host_iface, cc->host_nqn, hostnqn,
+                             conf->ignore_iface);
+                if (r < 0)
+                        goto fail;
+                r = candidate_add(&s, conf, &tid, DC_ORIGIN_CONFIGURED, cc);
+                if (r < 0)
+                        goto fail;
+        }
+
+        for (size_t i = 0; i < n_refs; i++) {
+                const DlpEntry *e = refs[i].entry;
+                const Tid *p = refs[i].parent;
+                const char *transport;
+                Tid tid;
+
+                transport = transport_from_trtype(dlpe_get(e, DLPE_TRTYPE));
+                if (!transport) {
+                        (void) strv_extendf(&s.messages, "referral to %s: unsupported trtype '%s'",
+                                            dlpe_get(e, DLPE_TRADDR), dlpe_get(e, DLPE_TRTYPE));
+                        continue;
+                }
+                r = tid_init(&tid, transport, dlpe_get(e, DLPE_TRADDR), dlpe_get(e, DLPE_TRSVCID),
+                             dlpe_get(e, DLPE_SUBNQN), p->host_traddr, p->host_iface, p->host_nqn,
+                             hostnqn, conf->ignore_iface);
+                if (r < 0)
+                        goto fail;
+                r = candidate_add(&s, conf, &tid, DC_ORIGIN_REFERRAL, NULL);
+                if (r < 0)
+                        goto fail;
+        }
+
+        for (size_t i = 0; i < n_disc; i++) {
+                const DiscoveredService *d = &disc[i];
+                Tid tid;
+
+                r = tid_init(&tid, d->transport, d->traddr, d->trsvcid, d->subsysnqn, NULL,
+                             d->host_iface, NULL, hostnqn, conf->ignore_iface);
+                if (r < 0)
+                        goto fail;
+                r = candidate_add(&s, conf, &tid, DC_ORIGIN_DISCOVERED, NULL);
+                if (r < 0)
+                        goto fail;
+        }
+
+        *ret = s;
+        return 0;
+fail:
+        candidates_done(&s);
+        return r;
+}
+
+void reconcile_plan_done(ReconcilePlan *p) {
+        free(p->add);
+        free(p->del);
+        free(p->reorigin);
+        free(p->new_origin);
+        *p = (ReconcilePlan) {};
+}
+
+static bool current_must_go(const CurrentDc *c, const Conf *conf) {
+        if (c->origin != DC_ORIGIN_DISCOVERED)
+                return true;
+        if (c->expired)
+                return true;
+        if (filter_excluded(conf->excludes, conf->n_excludes, c->tid) >= 0)
+                return true;
+        if (filter_address(c->tid->transport, c->tid->traddr, conf->ip_family) != FILTER_OK)
+                return true;
+        /* mDNS stopped announcing it or it went unreachable: kept until expiry. */
+        return false;
+}
+
+int reconcile(const CandidateSet *cand, const CurrentDc *cur, size_t n_cur,
+              const Conf *conf, ReconcilePlan *ret) {
+        ReconcilePlan p = {};
+        bool *matched = NULL;
+
+        matched = calloc(cand->n ?: 1, sizeof(bool));
+        p.add = calloc(cand->n ?: 1, sizeof(size_t));
+        p.del = calloc(n_cur ?: 1, sizeof(size_t));
+        p.reorigin = calloc(n_cur ?: 1, sizeof(size_t));
+        p.new_origin = calloc(n_cur ?: 1, sizeof(DcOrigin));
+        if (!matched || !p.add || !p.del || !p.reorigin || !p.new_origin) {
+                free(matched);
+                reconcile_plan_done(&p);
+                return -ENOMEM;
+        }
+
+        for (size_t i = 0; i < n_cur; i++) {
+                long k = candidates_find(cand, cur[i].tid);
+
+                if (k < 0) {
+                        if (current_must_go(&cur[i], conf))
+                                p.del[p.n_del++] = i;
+                        continue;
+                }
+                matched[k] = true;
+                if (cand->items[k].origin != cur[i].origin) {
+                        p.reorigin[p.n_reorigin] = i;
+                        p.new_origin[p.n_reorigin++] = cand->items[k].origin;
+                }
+        }
+
+        for (size_t k = 0; k < cand->n; k++)
+                if (!matched[k])
+                        p.add[p.n_add++] = k;
+
+        free(matched);
+        *ret = p;
+        return 0;
+}
