@@ -1,0 +1,447 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""stafd's D-Bus face, tested from outside: a real dbus-daemon with our policy
+file, stafd as a real process, busctl/stafctl/dasbus as clients."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+from harness import (BUSNAME, IFACE, IFACE_DBG, OBJPATH, STAFD, Env, Failure, check, check_eq, main,
+                     wait_for)
+
+HOSTNQN = 'nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555'
+DISC = 'nqn.2014-08.org.nvmexpress.discovery'
+
+CONF = '''# test configuration
+[Global]
+tron=false
+kato = 45   # an inline comment
+ip-family=ipv4+ipv6
+
+[Controllers]
+controller = transport=tcp ; traddr=127.0.0.1 ; trsvcid=8009 ; dhchap-secret=DHHC-1:00:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0:  ; kato=20
+controller=transport=tcp;traddr=::1;trsvcid=8010;nqn=nqn.2024-01.io.example:disc
+exclude=transport=tcp;traddr=127.0.0.9
+controller=transport=tcp;traddr=127.0.0.9;trsvcid=8009
+'''
+
+ID_KEYS = ['transport', 'traddr', 'trsvcid', 'subsysnqn', 'host-traddr', 'host-iface', 'host-nqn', 'device']
+DETAIL_KEYS = ['origin', 'connected', 'connect attempts', 'retry connect timer', 'hostid', 'hostnqn',
+               'model', 'serial', 'dctype', 'cntrltype']
+DLPE_KEYS = ['trtype', 'adrfam', 'traddr', 'trsvcid', 'subnqn', 'subtype', 'treq', 'portid', 'cntlid',
+             'asqsz', 'eflags']
+
+
+def dlpe(traddr, subnqn, subtype='nvme', trsvcid='4420', portid='1'):
+    return {'trtype': 'tcp', 'adrfam': 'ipv4', 'traddr': traddr, 'trsvcid': trsvcid, 'subnqn': subnqn,
+            'subtype': subtype, 'treq': 'not specified', 'portid': portid, 'cntlid': '65535',
+            'asqsz': '32', 'eflags': '0'}
+
+
+def tid(traddr, trsvcid='8009', nqn=DISC, iface=''):
+    return {'transport': 'tcp', 'traddr': traddr, 'trsvcid': trsvcid, 'subsysnqn': nqn,
+            'host-traddr': '', 'host-iface': iface, 'host-nqn': HOSTNQN}
+
+
+def seed_cache(env, entries):
+    with open(env.cache, 'w') as f:
+        json.dump({'format': 'stafd-last-known-config', 'version': 1, 'controllers': entries}, f)
+
+
+SEED = [{'tid': tid('127.0.0.1'), 'origin': 'configured',
+         'log-pages': [dlpe('127.0.0.1', 'nqn.2024-01.io.example:sub1'),
+                       dlpe('127.0.0.1', 'nqn.2024-01.io.example:sub2', portid='2')]}]
+
+ARGS_A = ['tcp', '127.0.0.1', '8009', DISC, '', '', HOSTNQN]
+
+
+def with_env(conf=CONF, seed=None, start=True, **kw):
+    def deco(fn):
+        def run():
+            env = Env(conf, **kw)
+            try:
+                if seed is not None:
+                    seed_cache(env, seed)
+                if start:
+                    env.start()
+                fn(env)
+            except Failure as e:
+                raise Failure('%s\n--- stafd log ---\n%s' % (e, env.read_log()[-4000:]))
+            finally:
+                env.close()
+        run.__name__ = fn.__name__
+        return run
+    return deco
+
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+@case
+@with_env()
+def introspection(env):
+    p = env.run(['busctl', '--system', 'introspect', '--xml-interface', BUSNAME, OBJPATH])
+    root = ET.fromstring(p.stdout)
+    ifaces = {i.get('name'): i for i in root.findall('interface')}
+    for name in [IFACE, IFACE_DBG, 'org.freedesktop.DBus.Introspectable', 'org.freedesktop.DBus.Properties',
+                 'org.freedesktop.DBus.Peer']:
+        check(name in ifaces, 'interface %s missing' % name)
+
+    def sig(iface, kind, member):
+        el = [e for e in ifaces[iface].findall(kind) if e.get('name') == member]
+        check(len(el) == 1, '%s %s.%s missing' % (kind, iface, member))
+        return [(a.get('name'), a.get('type'), a.get('direction')) for a in el[0].findall('arg')]
+
+    tid_in = [(n, 's', 'in') for n in ['transport', 'traddr', 'trsvcid', 'subsysnqn', 'host_traddr',
+                                       'host_iface', 'host_nqn']]
+    check_eq(sig(IFACE, 'method', 'list_controllers'),
+             [('detailed', 'b', 'in'), ('controller_list', 'aa{ss}', 'out')], 'list_controllers')
+    check_eq(sig(IFACE, 'method', 'get_log_pages'), tid_in + [('log_pages', 'aa{ss}', 'out')], 'get_log_pages')
+    check_eq(sig(IFACE, 'method', 'get_all_log_pages'),
+             [('detailed', 'b', 'in'), ('log_pages_json', 's', 'out')], 'get_all_log_pages')
+    check_eq([(n, t) for n, t, _ in sig(IFACE, 'signal', 'log_pages_changed')],
+             [(n, 's') for n, _, _ in tid_in] + [('device', 's')], 'log_pages_changed')
+    check_eq(sig(IFACE, 'signal', 'dc_removed'), [], 'dc_removed')
+    check_eq(sig(IFACE_DBG, 'method', 'process_info'), [('info_json', 's', 'out')], 'process_info')
+    check_eq(sig(IFACE_DBG, 'method', 'controller_info'), tid_in + [('info_json', 's', 'out')],
+             'controller_info')
+    props = {p.get('name'): (p.get('type'), p.get('access')) for p in ifaces[IFACE_DBG].findall('property')}
+    check_eq(props, {'tron': ('b', 'readwrite'), 'log_level': ('s', 'read')}, 'properties')
+    # Peer works like on any sd-bus object.
+    env.busctl('call', BUSNAME, OBJPATH, 'org.freedesktop.DBus.Peer', 'Ping')
+
+
+@case
+@with_env()
+def idl_equals_introspection(env):
+    out = os.path.join(env.dir, 'staf.idl')
+    p = subprocess.run([STAFD, '--idl=' + out], capture_output=True, text=True)
+    check_eq(p.returncode, 0, 'stafd --idl exit code')
+    with open(out) as f:
+        idl = f.read()
+    live = env.call('org.freedesktop.DBus.Introspectable', 'Introspect')[0]
+    check_eq(idl, live, '--idl output vs. live introspection')
+
+
+@case
+@with_env(seed=SEED)
+def list_controllers(env):
+    lst = env.list_controllers(False)
+    by_addr = {c['traddr']: c for c in lst}
+    check_eq(sorted(by_addr), ['127.0.0.1', '::1'], 'configured DCs (127.0.0.9 is excluded)')
+    a = by_addr['127.0.0.1']
+    for k in ID_KEYS:
+        check(k in a, 'key %s missing in %r' % (k, a))
+    check_eq(a['device'], 'nvme?', 'device of an unconnected DC')
+    check_eq(a['host-nqn'], HOSTNQN, 'host-nqn defaults to sys.conf')
+    check_eq(a['kato'], '20', 'per-DC kato from controller=')
+    check_eq(by_addr['::1']['subsysnqn'], 'nqn.2024-01.io.example:disc', 'nqn=')
+    for k in DETAIL_KEYS:
+        check(k not in a, 'detailed key %s in a non-detailed answer' % k)
+    det = {c['traddr']: c for c in env.list_controllers(True)}['127.0.0.1']
+    for k in DETAIL_KEYS:
+        check(k in det, 'detailed key %s missing' % k)
+    check_eq(det['origin'], 'configured', 'origin')
+    check_eq(det['connected'], 'False', 'connected')
+    check(det['retry connect timer'].endswith(']'), 'timer format: %r' % det['retry connect timer'])
+    check(all(isinstance(v, str) for c in lst for v in c.values()), 'every value is a string')
+
+
+@case
+@with_env(seed=SEED)
+def get_log_pages(env):
+    pages = env.call(IFACE, 'get_log_pages', 'sssssss', *ARGS_A)[0]
+    check_eq(len(pages), 2, 'cached DLPEs of a known DC')
+    check_eq(list(pages[0].keys())[:len(DLPE_KEYS)], DLPE_KEYS, 'DLPE keys and order')
+    check_eq(pages[1]['subnqn'], 'nqn.2024-01.io.example:sub2', 'DLPE value')
+    # Empty host_nqn means "this host".
+    check_eq(len(env.call(IFACE, 'get_log_pages', 'sssssss', 'tcp', '127.0.0.1', '8009', DISC, '', '', '')[0]),
+             2, 'empty host_nqn')
+    # An address spelled differently is the same DC.
+    check_eq(len(env.call(IFACE, 'get_log_pages', 'sssssss', 'TCP', '::ffff:127.0.0.1', '8009', DISC, '', '',
+                          HOSTNQN)[0]), 2, 'IPv4-mapped spelling')
+    # Unknown and empty.
+    check_eq(env.call(IFACE, 'get_log_pages', 'sssssss', 'tcp', '127.0.0.5', '8009', DISC, '', '', '')[0], [],
+             'unknown DC')
+    check_eq(env.call(IFACE, 'get_log_pages', 'sssssss', '', '', '', '', '', '', '')[0], [], 'empty args')
+    # Malformed: too long, wrong signature.
+    p = env.call_raw(IFACE, 'get_log_pages', 'sssssss', 'tcp', 'x' * 5000, '8009', DISC, '', '', '')
+    check(p.returncode != 0 and 'too long' in p.stderr, 'overlong argument: %r' % p.stderr)
+    p = env.call_raw(IFACE, 'get_log_pages', 'ss', 'tcp', '127.0.0.1')
+    check(p.returncode != 0, 'wrong signature must fail')
+    p = env.call_raw(IFACE, 'list_controllers', 's', 'yes')
+    check(p.returncode != 0, 'wrong signature must fail')
+    check(env.stafd.poll() is None, 'stafd still running')
+
+
+@case
+@with_env(seed=SEED)
+def get_all_log_pages(env):
+    for detailed in (False, True):
+        data = env.get_all(detailed)
+        check_eq(len(data), 2, 'one element per DC')
+        for el in data:
+            check_eq(sorted(el.keys()), ['discovery-controller', 'log-pages'], 'element keys')
+            check(('origin' in el['discovery-controller']) == detailed, 'detailed flag honoured')
+        a = [el for el in data if el['discovery-controller']['traddr'] == '127.0.0.1'][0]
+        check_eq([e['subnqn'] for e in a['log-pages']],
+                 ['nqn.2024-01.io.example:sub1', 'nqn.2024-01.io.example:sub2'], 'log pages')
+
+
+@case
+@with_env(seed=SEED)
+def process_and_controller_info(env):
+    info = env.process_info()
+    for k in ['tron', 'log-level', 'hostnqn', 'hostid', 'symname', 'last known config file',
+              'config soak timer', 'kernel support', 'avahi']:
+        check(k in info, 'process_info lacks %s' % k)
+    check_eq(info['hostnqn'], HOSTNQN, 'hostnqn')
+    check_eq(info['symname'], 'test-host', 'symname')
+    check_eq(info['last known config file'], env.cache, 'cache path')
+    check('service types' in info['avahi'] and 'services' in info['avahi'], 'avahi block')
+    ci = json.loads(env.call(IFACE_DBG, 'controller_info', 'sssssss', *ARGS_A)[0])
+    check_eq(ci['origin'], 'configured', 'controller_info origin')
+    check_eq(ci['traddr'], '127.0.0.1', 'controller_info traddr')
+    check_eq(json.loads(env.call(IFACE_DBG, 'controller_info', 'sssssss', 'tcp', '127.0.0.7', '1', '', '', '',
+                                 '')[0]), {}, 'unknown controller_info')
+    p = env.call_raw(IFACE_DBG, 'controller_info', 'sssssss', 'tcp', '127.0.0.1', '8009', 'n' * 3000, '', '', '')
+    check(p.returncode != 0 and 'too long' in p.stderr, 'overlong nqn')
+
+
+class Monitor:
+    """busctl monitor in the background, collecting messages as JSON."""
+
+    def __init__(self, env):
+        self.path = os.path.join(env.dir, 'monitor-%d.json' % time.monotonic_ns())
+        self.f = open(self.path, 'w')
+        self.p = subprocess.Popen(['busctl', '--system', 'monitor', '--json=short', BUSNAME],
+                                  env=env.env, stdout=self.f, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+
+    def messages(self):
+        out = []
+        with open(self.path) as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+        return out
+
+    def signals(self, member):
+        return [m for m in self.messages() if m.get('type') == 'signal' and m.get('member') == member]
+
+    def close(self):
+        self.p.terminate()
+        self.p.wait()
+        self.f.close()
+
+
+@case
+@with_env()
+def tron_property(env):
+    mon = Monitor(env)
+    try:
+        env.busctl('set-property', BUSNAME, OBJPATH, IFACE_DBG, 'tron', 'b', 'true')
+        v = json.loads(env.busctl('get-property', BUSNAME, OBJPATH, IFACE_DBG, 'tron').stdout)
+        check_eq(v['data'], True, 'tron after set')
+        v = json.loads(env.busctl('get-property', BUSNAME, OBJPATH, IFACE_DBG, 'log_level').stdout)
+        check_eq(v['data'], 'DEBUG', 'log_level follows tron')
+        wait_for(lambda: any(m['payload']['data'][0] == IFACE_DBG and 'tron' in m['payload']['data'][1]
+                             for m in mon.signals('PropertiesChanged')), 5, 'PropertiesChanged(tron)')
+        env.busctl('set-property', BUSNAME, OBJPATH, IFACE_DBG, 'tron', 'b', 'false')
+        v = json.loads(env.busctl('get-property', BUSNAME, OBJPATH, IFACE_DBG, 'log_level').stdout)
+        check_eq(v['data'], 'INFO', 'log_level after troff')
+        r = env.stafctl('tron')
+        check_eq(r.returncode, 0, 'stafctl tron')
+        check('true' in r.stdout.lower(), 'stafctl tron prints the value: %r' % r.stdout)
+        r = env.stafctl('troff')
+        check('false' in r.stdout.lower(), 'stafctl troff prints the value: %r' % r.stdout)
+    finally:
+        mon.close()
+
+
+@case
+@with_env(seed=SEED)
+def non_root_caller(env):
+    p = env.busctl('set-property', BUSNAME, OBJPATH, IFACE_DBG, 'tron', 'b', 'true', user='nobody',
+                   check_rc=False)
+    check(p.returncode != 0, 'nobody must not set tron')
+    v = json.loads(env.busctl('get-property', BUSNAME, OBJPATH, IFACE_DBG, 'tron', user='nobody').stdout)
+    check_eq(v['data'], False, 'tron unchanged; nobody may read it')
+    lst = {c['traddr']: c for c in env.list_controllers(False, user='nobody')}
+    check_eq(lst['127.0.0.1']['dhchap-secret'], '<redacted>', 'secret redacted for nobody')
+    lst = {c['traddr']: c for c in env.list_controllers(False)}
+    check(lst['127.0.0.1']['dhchap-secret'].startswith('DHHC-1:00:'), 'root sees the secret')
+    check_eq(env.process_info(user='nobody')['hostkey'], '<redacted>', 'hostkey redacted')
+    check(env.process_info()['hostkey'].startswith('DHHC-1'), 'root sees the host key')
+    a = [e for e in env.get_all(True, user='nobody') if e['discovery-controller']['traddr'] == '127.0.0.1'][0]
+    check_eq(a['discovery-controller']['dhchap-secret'], '<redacted>', 'redacted in get_all_log_pages')
+    check_eq(len(env.call(IFACE, 'get_log_pages', 'sssssss', *ARGS_A, user='nobody')[0]), 2, 'nobody may call')
+
+
+@case
+@with_env()
+def reload(env):
+    mon = Monitor(env)
+    try:
+        env.write_conf(CONF + 'controller=transport=tcp;traddr=127.0.0.3;trsvcid=4420\n')
+        env.stafd.send_signal(signal.SIGHUP)
+        wait_for(lambda: '127.0.0.3' in [c['traddr'] for c in env.list_controllers()], 10,
+                 'new controller after SIGHUP')
+        # Drop one: it goes, and dc_removed is emitted.
+        env.write_conf(CONF.replace('controller=transport=tcp;traddr=::1;trsvcid=8010;'
+                                    'nqn=nqn.2024-01.io.example:disc\n', ''))
+        env.stafd.send_signal(signal.SIGHUP)
+        wait_for(lambda: '::1' not in [c['traddr'] for c in env.list_controllers()], 10, 'DC removed')
+        wait_for(lambda: mon.signals('dc_removed'), 5, 'dc_removed signal')
+        # A malformed file keeps the daemon running, with warnings.
+        env.write_conf('[Global]\nkato=banana\nthis is not ini\n[Controllers]\ncontroller=nonsense\n')
+        env.stafd.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        check(env.stafd.poll() is None, 'stafd survives a malformed file')
+        check('banana' in env.read_log(), 'warning names the bad value')
+        env.list_controllers()
+        # A storm of reloads.
+        env.write_conf(CONF)
+        for _ in range(100):
+            env.stafd.send_signal(signal.SIGHUP)
+            time.sleep(0.01)
+        wait_for(lambda: sorted(c['traddr'] for c in env.list_controllers()) == ['127.0.0.1', '::1'], 10,
+                 'state after 100 SIGHUPs')
+        check(env.stafd.poll() is None, 'stafd survives 100 SIGHUPs')
+    finally:
+        mon.close()
+
+
+@case
+@with_env(seed=SEED)
+def cache_survives_restart(env):
+    check_eq(len(env.call(IFACE, 'get_log_pages', 'sssssss', *ARGS_A)[0]), 2, 'seeded cache served')
+    check_eq(env.stop(), 0, 'clean exit on SIGTERM')
+    with open(env.cache) as f:
+        saved = json.load(f)
+    check_eq(len(saved['controllers']), 2, 'cache holds both configured DCs')
+    env.start()
+    check_eq(len(env.call(IFACE, 'get_log_pages', 'sssssss', *ARGS_A)[0]), 2, 'DLPEs after restart')
+
+
+@case
+@with_env(start=False)
+def corrupt_cache_ignored(env):
+    for junk in ['{"format": "stafd-last-known-config", "version": 1, "controllers": [', 'not json at all',
+                 '{"some": "other program"}', '\x00\xff' * 100]:
+        with open(env.cache, 'w', errors='surrogateescape') as f:
+            f.write(junk)
+        env.start()
+        check_eq(sorted(c['traddr'] for c in env.list_controllers()), ['127.0.0.1', '::1'],
+                 'configured DCs despite a corrupt cache')
+        check_eq(env.stop(), 0, 'clean exit')
+    check('Ignoring the last-known configuration' in env.read_log(), 'corrupt cache is logged')
+
+
+@case
+@with_env()
+def name_already_owned(env):
+    p = subprocess.run([STAFD, '-f', env.conf, '--sys-conf=' + env.sysconf], env=env.env,
+                       capture_output=True, text=True, timeout=20)
+    check_eq(p.returncode, 1, 'second stafd exit code')
+    check('already owned' in (p.stdout + p.stderr), 'one clear line: %r' % (p.stdout + p.stderr))
+
+
+@case
+@with_env(start=False)
+def command_line(env):
+    p = subprocess.run([STAFD, '--version'], capture_output=True, text=True)
+    check(p.returncode == 0 and p.stdout.startswith('stafd ') and 'libnvme' in p.stdout, '--version')
+    p = subprocess.run([STAFD, '--bogus'], capture_output=True, text=True)
+    check_eq(p.returncode, 2, 'unknown option')
+    p = subprocess.run([STAFD, '-f', '/nonexistent/stafd.conf', '--dump-config'], capture_output=True, text=True)
+    check_eq(p.returncode, 1, 'unreadable -f')
+    p = subprocess.run([STAFD, '-f', env.conf, '--sys-conf=' + env.sysconf, '--dump-config'],
+                       capture_output=True, text=True)
+    check_eq(p.returncode, 0, '--dump-config')
+    json.loads(p.stdout)
+    p = subprocess.run([STAFD, '-f', '/nonexistent/stafd.conf'], env=env.env, capture_output=True, text=True)
+    check_eq(p.returncode, 1, 'daemon with an unreadable -f')
+
+
+@case
+@with_env(start=False)
+def sd_notify(env):
+    path = os.path.join(env.dir, 'notify')
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(15)
+    env.env['NOTIFY_SOCKET'] = path
+    env.start(wait=False)
+    msgs = []
+
+    def expect(word):
+        while True:
+            m = s.recv(4096).decode()
+            msgs.append(m)
+            if word in m.split('\n'):
+                return
+    expect('READY=1')
+    check(env.name_owned(), 'READY=1 only once the name is owned')
+    env.stafd.send_signal(signal.SIGHUP)
+    expect('RELOADING=1')
+    expect('READY=1')
+    env.stafd.send_signal(signal.SIGTERM)
+    expect('STOPPING=1')
+    check_eq(env.stafd.wait(15), 0, 'exit status')
+    s.close()
+
+
+@case
+@with_env(seed=SEED)
+def stafctl_output(env):
+    r = env.stafctl('ls')
+    check_eq(r.returncode, 0, 'stafctl ls')
+    check('127.0.0.1' in r.stdout and '::1' in r.stdout, 'ls lists DCs: %r' % r.stdout)
+    r = env.stafctl('--json', 'ls')
+    check_eq(sorted(c['traddr'] for c in json.loads(r.stdout)), ['127.0.0.1', '::1'], 'ls --json')
+    r = env.stafctl('ls', '-d')
+    check('configured' in r.stdout, 'ls -d shows origin: %r' % r.stdout)
+    r = env.stafctl('adlp')
+    check('nqn.2024-01.io.example:sub2' in r.stdout, 'adlp shows DLPEs')
+    r = env.stafctl('--json', 'adlp', '-d')
+    check_eq(len(json.loads(r.stdout)), 2, 'adlp --json')
+    r = env.stafctl('dlp', '-t', 'tcp', '-a', '127.0.0.1', '-s', '8009')
+    check_eq(r.returncode, 0, 'stafctl dlp')
+    check('nqn.2024-01.io.example:sub1' in r.stdout, 'dlp shows DLPEs: %r' % r.stdout)
+    r = env.stafctl('--json', 'dlp', '-a', '127.0.0.1', '-s', '8009')
+    check_eq(len(json.loads(r.stdout)), 2, 'dlp --json with defaults')
+    r = env.stafctl('status')
+    check_eq(r.returncode, 0, 'stafctl status')
+    check(HOSTNQN in r.stdout and 'nqn.2024-01.io.example:sub1' in r.stdout, 'status content')
+    r = env.stafctl('frobnicate')
+    check_eq(r.returncode, 2, 'usage error')
+    env.stop()
+    r = env.stafctl('ls')
+    check_eq(r.returncode, 1, 'stafd absent')
+    check_eq(r.stderr.strip(), 'stafctl: cannot reach stafd on the system bus (is it running?)', 'message')
+
+
+@case
+@with_env(seed=SEED)
+def legacy_dasbus_client(env):
+    """The way nvme-stas's own clients (stacd, stafctl) talk to stafd."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'legacy_client.py')
+    p = env.run(['python3', script], check_rc=False)
+    check_eq(p.returncode, 0, 'legacy client: %s %s' % (p.stdout, p.stderr))
+
+
+if __name__ == '__main__':
+    main(CASES)
