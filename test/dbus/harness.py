@@ -14,6 +14,9 @@ import time
 
 STAFD = os.environ.get('STAFD', 'stafd')
 STAFCTL = os.environ.get('STAFCTL', 'stafctl')
+# e.g. "valgrind --error-exitcode=99 ...": stafd runs under it in every case.
+WRAPPER = os.environ.get('STAFD_WRAPPER', '').split()
+WRAPPER_ERROR = 99
 POLICY = os.environ['STAF_POLICY']
 BUSNAME = 'org.nvmexpress.staf'
 OBJPATH = '/org/nvmexpress/staf'
@@ -110,14 +113,14 @@ class Env:
 
     def start(self, args=(), wait=True):
         self.logf = open(self.log, 'a')
-        self.stafd = subprocess.Popen([STAFD, '-f', self.conf, '--sys-conf=' + self.sysconf] + list(args),
+        self.stafd = subprocess.Popen(WRAPPER + [STAFD, '-f', self.conf, '--sys-conf=' + self.sysconf] + list(args),
                                       env=self.env, stdout=self.logf, stderr=subprocess.STDOUT)
         if wait:
             wait_for(lambda: self.name_owned() or self.stafd.poll() is not None, 15, 'stafd on the bus')
             check(self.stafd.poll() is None, 'stafd exited early:\n' + self.read_log())
         return self.stafd
 
-    def stop(self, sig=signal.SIGTERM, timeout=15):
+    def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.stafd and self.stafd.poll() is None:
             self.stafd.send_signal(sig)
             try:
@@ -141,8 +144,9 @@ class Env:
             return ''
 
     def close(self):
+        rc = None
         try:
-            self.stop()
+            rc = self.stop()
         except Failure:
             pass
         self.bus.terminate()
@@ -151,6 +155,8 @@ class Env:
             print('kept', self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if WRAPPER and rc == WRAPPER_ERROR:
+            raise Failure('%s reported errors in stafd' % WRAPPER[0])
 
     # ---- bus helpers ----
     def run(self, argv, user=None, check_rc=True, timeout=30):
