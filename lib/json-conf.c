@@ -222,7 +222,10 @@ struct json_object *json_sysconf(const SysConf *s) {
         (void) add(o, "hostid", json_string_or_null(s->hostid));
         (void) add(o, "hostid source", json_string_or_null(s->hostid_source));
         (void) add(o, "hostkey", json_string_or_null(s->hostkey ? SECRET_SET : NULL));
-        (void) add(o, "hostkey source", json_string_or_null(s->hostkey_source));
+        /* A literal key= value is the key itself: only a file:// path is shown. */
+        (void) add(o, "hostkey source",
+                   json_string_or_null(s->hostkey_source && strncmp(s->hostkey_source, "file://", 7) != 0 ?
+                                       SECRET_SET : s->hostkey_source));
         (void) add(o, "symname", json_string_or_null(s->symname));
         return o;
 }
