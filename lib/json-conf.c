@@ -125,15 +125,15 @@ static struct json_object *json_controller(const ConfController *c) {
                 const char *value;
                 bool secret;
         } f[] = {
-                { "transport",          c->transport, false          },
-                { "traddr",             c->traddr, false             },
-                { "trsvcid",            c->trsvcid, false            },
-                { "nqn",                c->nqn, false                },
-                { "host-traddr",        c->host_traddr, false        },
-                { "host-iface",         c->host_iface, false         },
-                { "host-nqn",           c->host_nqn, false           },
-                { "dhchap-secret",      c->dhchap_secret,      true },
-                { "dhchap-ctrl-secret", c->dhchap_ctrl_secret, true },
+                { "transport",          c->transport,            false },
+                { "traddr",             c->traddr,               false },
+                { "trsvcid",            c->trsvcid,              false },
+                { "nqn",                c->nqn,                  false },
+                { "host-traddr",        c->host_traddr,          false },
+                { "host-iface",         c->host_iface,           false },
+                { "host-nqn",           c->host_nqn,             false },
+                { "dhchap-secret",      c->dhchap_secret,        true  },
+                { "dhchap-ctrl-secret", c->dhchap_ctrl_secret,   true  },
         };
 
         o = json_object_new_object();
