@@ -75,7 +75,7 @@ typedef struct Conf {
         ConfController *excludes;
         size_t n_excludes;
 
-        char **warnings;     /* NULL-terminated; one line each */
+        char **warnings;     /* NULL-terminated; one line each, in file order */
 } Conf;
 
 typedef struct SysConf {
@@ -104,8 +104,15 @@ int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret
 Conf *conf_free(Conf *c);
 
 /* Parse one "k=v;k=v" controller string (also used for exclude=).
- * Unknown keys and bad values are warnings appended to *warnings (may be NULL).
- * Returns 0, or -EINVAL if the string holds no usable key at all. */
+ * Keys are case-insensitive, keys and values trimmed, split on the first '='
+ * only; empty fields are skipped; "key=" with an empty value = not given;
+ * "subsysnqn" is accepted as an alias of "nqn"; transport is lower-cased.
+ * Unknown keys and bad per-DC option values are warnings appended to
+ * *warnings (may be NULL) and the entry is kept (a bad option = inherit).
+ * Returns 0, or -EINVAL (exactly one warning, *ret untouched) if the string
+ * holds no usable key at all or its transport is not tcp/rdma/fc/loop.
+ * Required keys (transport, traddr for controller=) are checked by the
+ * caller; file/key may be NULL. */
 int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                           const char *file, unsigned line, const char *key);
 void conf_controller_done(ConfController *c);
@@ -117,9 +124,14 @@ int sysconf_load(const char *path, SysConf **ret);
 int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf **ret);
 SysConf *sysconf_free(SysConf *s);
 
-/* Time spans: "3600", "-1" (never: *ret = -1), "0", "72hours", "3 days 5 hours",
- * "1d", "90m", "1:30:00", "2:00" (m:s? no: h:m), with units s/sec/second(s),
- * m/min/minute(s), h/hr/hour(s), d/day(s), w/week(s).  Returns 0 or -EINVAL. */
+/* Time spans: "3600" (plain number = seconds), "-1" (never: *ret = -1), "0",
+ * "72hours", "3 days 5 hours", "1d12h", "1h, 30min", "90m", with units
+ * s/sec(s)/second(s), m/min(s)/minute(s), h/hr(s)/hour(s), d/day(s),
+ * w/week(s), case-insensitive; a number without unit inside a combination is
+ * seconds.  Clock forms: "1:30:00" = h:m:s, "30:00" = m:s (30 minutes); the
+ * fields after the first must be < 60.  Rejected: other negative values,
+ * fractions, unknown units, junk, int64 overflow.  Returns 0 or -EINVAL
+ * (*ret_sec untouched on error). */
 int timespan_parse(const char *s, int64_t *ret_sec);
 
 static inline void conf_freep(Conf **c) {
