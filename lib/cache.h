@@ -19,12 +19,26 @@ typedef struct CacheEntry {
         Dlp *dlp;      /* may be NULL / empty */
 } CacheEntry;
 
-/* Write atomically: temp file in the same dir, fsync, rename, fsync dir. */
+#define CACHE_FORMAT "stafd-last-known-config"
+#define CACHE_VERSION 1
+/* Files larger than this are refused (-EBADMSG). */
+#define CACHE_MAX_SIZE (64U * 1024U * 1024U)
+
+/* Write atomically: temp file ".<name>.XXXXXX" in the same dir (mode 0644:
+ * the cache holds no secrets), write, fsync, rename, fsync dir.  The temp
+ * file is removed on failure. */
 int cache_save(const char *path, const CacheEntry *entries, size_t n);
 
 /* Load tolerantly.  -ENOENT if absent; -EBADMSG for corrupt/foreign content
  * (with *ret_error a malloc'd reason when non-NULL).  Individual bad entries
  * are skipped, not fatal. */
 int cache_load(const char *path, CacheEntry **ret, size_t *ret_n, char **ret_error);
+/* Same, from text in memory (tests, fuzzing).  A controller is skipped when
+ * its tid is not an object of strings with non-empty transport and traddr,
+ * or origin is not one of the three names; a DLPE is skipped when it is not
+ * an object or lacks one of the 11 base keys as a string.  Unknown keys are
+ * ignored.  Tids are re-normalised with tid_init (ignore_iface false). */
+int cache_load_from_string(const char *text, size_t len, CacheEntry **ret, size_t *ret_n,
+                           char **ret_error);
 
 void cache_entries_free(CacheEntry *entries, size_t n);

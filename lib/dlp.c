@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Discovery Log Page decoding and fetching.
+ *
+ * Wire layout of one 1024-byte entry (struct nvmf_disc_log_entry):
+ *   0 trtype u8, 1 adrfam u8, 2 subtype u8, 3 treq u8, 4 portid le16,
+ *   6 cntlid le16, 8 asqsz le16, 10 eflags le16, 32 trsvcid[32],
+ *   256 subnqn[256], 512 traddr[256], 768 tsas[256]
+ *   (tsas.tcp.sectype @768; tsas.rdma qptype @768, prtype @769, cms @770,
+ *   pkey le16 @776).
+ * Header: 0 genctr le64, 8 numrec le64, 16 recfmt le16, entries at 1024.
+ *
+ * A DlpEntry is one allocation: an offset table into a packed block of
+ * NUL-terminated strings; offset 0 is the shared empty string.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlp.h"
+#include "macro.h"
+#include "tid.h"
+
+struct DlpEntry {
+        uint16_t off[_DLPE_N_KEYS];
+        uint16_t size; /* bytes in data[] */
+        char data[];
+};
+
+#define DLPE_DATA_MAX UINT16_MAX
+
+enum {
+        OFF_TRTYPE = 0,
+        OFF_ADRFAM = 1,
+        OFF_SUBTYPE = 2,
+        OFF_TREQ = 3,
+        OFF_PORTID = 4,
+        OFF_CNTLID = 6,
+        OFF_ASQSZ = 8,
+        OFF_EFLAGS = 10,
+        OFF_TRSVCID = 32,
+        SIZE_TRSVCID = 32,
+        OFF_SUBNQN = 256,
+        SIZE_SUBNQN = 256,
+        OFF_TRADDR = 512,
+        SIZE_TRADDR = 256,
+        OFF_TSAS = 768,
+};
+
+static const char * const key_names[_DLPE_N_KEYS] = {
+        [DLPE_TRTYPE] = "trtype",
+        [DLPE_ADRFAM] = "adrfam",
+        [DLPE_TRADDR] = "traddr",
+        [DLPE_TRSVCID] = "trsvcid",
+        [DLPE_SUBNQN] = "subnqn",
+        [DLPE_SUBTYPE] = "subtype",
+        [DLPE_TREQ] = "treq",
+        [DLPE_PORTID] = "portid",
+        [DLPE_CNTLID] = "cntlid",
+        [DLPE_ASQSZ] = "asqsz",
+        [DLPE_EFLAGS] = "eflags",
+        [DLPE_SECTYPE] = "sectype",
+        [DLPE_RDMA_QPTYPE] = "rdma_qptype",
+        [DLPE_RDMA_PRTYPE] = "rdma_prtype",
+        [DLPE_RDMA_CMS] = "rdma_cms",
+        [DLPE_RDMA_PKEY] = "rdma_pkey",
+};
+
+const char *dlp_key_name(DlpKey k) {
+        if ((unsigned) k >= _DLPE_N_KEYS)
+                return NULL;
+        return key_names[k];
+}
+
+int dlp_key_from_name(const char *name) {
+        if (!name)
+                return -1;
+        for (unsigned k = 0; k < _DLPE_N_KEYS; k++)
+                if (streq(key_names[k], name))
+                        return (int) k;
+        return -1;
+}
+
+const char *dlpe_get(const DlpEntry *e, DlpKey k) {
+        if (!e || (unsigned) k >= _DLPE_N_KEYS)
+                return "";
+        return e->data + e->off[k];
+}
+
+bool dlpe_is_referral(const DlpEntry *e) {
+        return streq(dlpe_get(e, DLPE_SUBTYPE), "referral");
+}
+
+bool dlpe_equal(const DlpEntry *a, const DlpEntry *b) {
+        if (a == b)
+                return true;
+        if (!a || !b)
+                return false;
+        for (unsigned k = 0; k < _DLPE_N_KEYS; k++)
+                if (!streq(dlpe_get(a, k), dlpe_get(b, k)))
+                        return false;
+        return true;
+}
+
+DlpEntry *dlpe_free(DlpEntry *e) {
+        free(e);
+        return NULL;
+}
+
+size_t dlpe_mem_size(const DlpEntry *e) {
+        return e ? sizeof(*e) + e->size : 0;
+}
+
+/* Pack n-length values (lens[k]; vals[k] need not be NUL-terminated). */
+static int dlpe_pack(DlpEntry **ret, const char * const vals[_DLPE_N_KEYS],
+                     const size_t lens[_DLPE_N_KEYS]) {
+        size_t total = 1;
+        DlpEntry *e;
+        char *p;
+
+        for (unsigned k = 0; k < _DLPE_N_KEYS; k++)
+                if (lens[k] > 0)
+                        total += lens[k] + 1;
+        if (total > DLPE_DATA_MAX)
+                return -E2BIG;
+
+        e = malloc(sizeof(*e) + total);
+        if (!e)
+                return -ENOMEM;
+        e->size = (uint16_t) total;
+        e->data[0] = 0;
+        p = e->data + 1;
+        for (unsigned k = 0; k < _DLPE_N_KEYS; k++) {
+                if (lens[k] == 0) {
+                        e->off[k] = 0;
+                        continue;
+                }
+                e->off[k] = (uint16_t) (p - e->data);
+                memcpy(p, vals[k], lens[k]);
+                p[lens[k]] = 0;
+                p += lens[k] + 1;
+        }
+        *ret = e;
+        return 0;
+}
+
+int dlpe_new(DlpEntry **ret, const char * const vals[_DLPE_N_KEYS]) {
+        size_t lens[_DLPE_N_KEYS];
+
+        for (unsigned k = 0; k < _DLPE_N_KEYS; k++)
+                lens[k] = vals[k] ? strlen(vals[k]) : 0;
+        return dlpe_pack(ret, vals, lens);
+}
+
+/* ---- decoding ---- */
+
+static uint16_t le16(const uint8_t *p) {
+        return (uint16_t) (p[0] | (p[1] << 8));
+}
+
+static uint64_t le64(const uint8_t *p) {
+        uint64_t v = 0;
+
+        for (int i = 7; i >= 0; i--)
+                v = (v << 8) | p[i];
+        return v;
+}
+
+/* Copy a fixed-size field: up to the first NUL or size bytes, trailing
+ * spaces dropped, bytes outside printable ASCII replaced by '?'.  out must
+ * hold size + 1 bytes.  Returns the length. */
+static size_t field_str(const uint8_t *p, size_t size, char *out) {
+        size_t n = 0;
+
+        while (n < size && p[n])
+                n++;
+        while (n > 0 && p[n - 1] == ' ')
+                n--;
+        for (size_t i = 0; i < n; i++)
+                out[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char) p[i] : '?';
+        out[n] = 0;
+        return n;
+}
+
+static const char *name_or_num(const char *name, unsigned v, char *buf, size_t size) {
+        if (name)
+                return name;
+        (void) snprintf(buf, size, "%u", v);
+        return buf;
+}
+
+static const char *trtype_name(unsigned v) {
+        switch (v) {
+        case 0: return "unspecified";
+        case 1: return "rdma";
+        case 2: return "fc";
+        case 3: return "tcp";
+        case 254: return "loop";
+        }
+        return NULL;
+}
+
+static const char *adrfam_name(unsigned v) {
+        switch (v) {
+        case 0: return "pci";
+        case 1: return "ipv4";
+        case 2: return "ipv6";
+        case 3: return "infiniband";
+        case 4: return "fc";
+        }
+        return NULL;
+}
+
+static const char *subtype_name(unsigned v) {
+        switch (v) {
+        case 1: return "referral";
+        case 2: return "nvme";
+        case 3: return "discovery";
+        }
+        return NULL;
+}
+
+static const char *treq_name(unsigned v) {
+        switch (v) {
+        case 0: return "not specified";
+        case 1: return "required";
+        case 2: return "not required";
+        case 4: return "disable sqflow";
+        }
+        return NULL;
+}
+
+static const char *sectype_name(unsigned v) {
+        switch (v) {
+        case 0: return "none";
+        case 1: return "tls1.2";
+        case 2: return "tls1.3";
+        }
+        return NULL;
+}
+
+static const char *qptype_name(unsigned v) {
+        switch (v) {
+        case 1: return "connected";
+        case 2: return "datagram";
+        }
+        return NULL;
+}
+
+static const char *prtype_name(unsigned v) {
+        switch (v) {
+        case 1: return "not specified";
+        case 2: return "infiniband";
+        case 3: return "roce";
+        case 4: return "roce-v2";
+        case 5: return "iwarp";
+        }
+        return NULL;
+}
+
+static const char *cms_name(unsigned v) {
+        return v == 1 ? "rdma-cm" : NULL;
+}
+
+static bool traddr_is_void(const char *traddr) {
+        char buf[64];
+
+        if (isempty(traddr))
+                return true;
+        if (ip_canonical(traddr, buf, sizeof(buf)) < 0)
+                return false;
+        return streq(buf, "0.0.0.0") || streq(buf, "::");
+}
+
+/* Decode one entry.  Returns 0 and *ret = NULL when the entry is dropped. */
+static int decode_entry(const uint8_t *p, DlpEntry **ret) {
+        char num[_DLPE_N_KEYS][8];
+        char trsvcid[SIZE_TRSVCID + 1], subnqn[SIZE_SUBNQN + 1], traddr[SIZE_TRADDR + 1];
+        const char *vals[_DLPE_N_KEYS] = {};
+        size_t lens[_DLPE_N_KEYS];
+
+        lens[DLPE_TRADDR] = field_str(p + OFF_TRADDR, SIZE_TRADDR, traddr);
+        if (traddr_is_void(traddr)) {
+                *ret = NULL;
+                return 0;
+        }
+        vals[DLPE_TRADDR] = traddr;
+        lens[DLPE_TRSVCID] = field_str(p + OFF_TRSVCID, SIZE_TRSVCID, trsvcid);
+        vals[DLPE_TRSVCID] = trsvcid;
+        lens[DLPE_SUBNQN] = field_str(p + OFF_SUBNQN, SIZE_SUBNQN, subnqn);
+        vals[DLPE_SUBNQN] = subnqn;
+
+#define NUM(k, name, v) vals[k] = name_or_num(name, v, num[k], sizeof(num[k]))
+        NUM(DLPE_TRTYPE, trtype_name(p[OFF_TRTYPE]), p[OFF_TRTYPE]);
+        NUM(DLPE_ADRFAM, adrfam_name(p[OFF_ADRFAM]), p[OFF_ADRFAM]);
+        NUM(DLPE_SUBTYPE, subtype_name(p[OFF_SUBTYPE]), p[OFF_SUBTYPE]);
+        NUM(DLPE_TREQ, treq_name(p[OFF_TREQ]), p[OFF_TREQ]);
+        NUM(DLPE_PORTID, NULL, le16(p + OFF_PORTID));
+        NUM(DLPE_CNTLID, NULL, le16(p + OFF_CNTLID));
+        NUM(DLPE_ASQSZ, NULL, le16(p + OFF_ASQSZ));
+        NUM(DLPE_EFLAGS, NULL, le16(p + OFF_EFLAGS));
+        if (p[OFF_TRTYPE] == 3) {
+                NUM(DLPE_SECTYPE, sectype_name(p[OFF_TSAS]), p[OFF_TSAS]);
+        } else if (p[OFF_TRTYPE] == 1) {
+                NUM(DLPE_RDMA_QPTYPE, qptype_name(p[OFF_TSAS]), p[OFF_TSAS]);
+                NUM(DLPE_RDMA_PRTYPE, prtype_name(p[OFF_TSAS + 1]), p[OFF_TSAS + 1]);
+                NUM(DLPE_RDMA_CMS, cms_name(p[OFF_TSAS + 2]), p[OFF_TSAS + 2]);
+                NUM(DLPE_RDMA_PKEY, NULL, le16(p + OFF_TSAS + 8));
+        }
+#undef NUM
+        for (unsigned k = 0; k < _DLPE_N_KEYS; k++)
+                if (k != DLPE_TRADDR && k != DLPE_TRSVCID && k != DLPE_SUBNQN)
+                        lens[k] = vals[k] ? strlen(vals[k]) : 0;
+
+        return dlpe_pack(ret, vals, lens);
+}
+
+Dlp *dlp_new_empty(void) {
+        return calloc(1, sizeof(Dlp));
+}
+
+Dlp *dlp_free(Dlp *d) {
+        if (!d)
+                return NULL;
+        for (size_t i = 0; i < d->n; i++)
+                dlpe_free(d->entries[i]);
+        free(d->entries);
+        free(d);
+        return NULL;
+}
+
+static int dlp_reserve(Dlp *d, size_t n) {
+        DlpEntry **t;
+
+        if (n <= d->n_allocated)
+                return 0;
+        if (n > SIZE_MAX / sizeof(DlpEntry *))
+                return -ENOMEM;
+        t = realloc(d->entries, n * sizeof(DlpEntry *));
+        if (!t)
+                return -ENOMEM;
+        d->entries = t;
+        d->n_allocated = n;
+        return 0;
+}
+
+int dlp_append(Dlp *d, DlpEntry *e) {
+        int r;
+
+        if (!d || !e)
+                return -EINVAL;
+        if (d->n >= d->n_allocated) {
+                r = dlp_reserve(d, d->n_allocated ? d->n_allocated * 2 : 8);
+                if (r < 0)
+                        return r;
+        }
+        d->entries[d->n++] = e;
+        return 0;
+}
+
+int dlp_decode(const void *buf, size_t len, Dlp **ret, size_t *ret_dropped) {
+        const uint8_t *p = buf;
+        _cleanup_(dlp_freep) Dlp *d = NULL;
+        uint64_t numrec;
+        size_t n, dropped = 0;
+        int r;
+
+        if (!buf || len < DLP_HEADER_SIZE)
+                return -EBADMSG;
+
+        numrec = le64(p + 8);
+        n = (len - DLP_HEADER_SIZE) / DLP_ENTRY_SIZE;
+        if (numrec < n)
+                n = (size_t) numrec;
+
+        d = dlp_new_empty();
+        if (!d)
+                return -ENOMEM;
+        d->genctr = le64(p);
+        r = dlp_reserve(d, n);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < n; i++) {
+                DlpEntry *e;
+
+                r = decode_entry(p + DLP_HEADER_SIZE + i * DLP_ENTRY_SIZE, &e);
+                if (r < 0)
+                        return r;
+                if (!e) {
+                        dropped++;
+                        continue;
+                }
+                d->entries[d->n++] = e; /* reserved above */
+        }
+
+        if (ret_dropped)
+                *ret_dropped = dropped;
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+bool dlp_equal(const Dlp *a, const Dlp *b) {
+        size_t na = a ? a->n : 0, nb = b ? b->n : 0;
+
+        if (na != nb)
+                return false;
+        for (size_t i = 0; i < na; i++)
+                if (!dlpe_equal(a->entries[i], b->entries[i]))
+                        return false;
+        return true;
+}
+
+static bool referral_same(const DlpEntry *a, const DlpEntry *b) {
+        static const DlpKey keys[] = { DLPE_TRTYPE, DLPE_ADRFAM, DLPE_TRADDR, DLPE_TRSVCID, DLPE_SUBNQN };
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (!streq(dlpe_get(a, keys[i]), dlpe_get(b, keys[i])))
+                        return false;
+        return true;
+}
+
+/* Every referral of a has a match among b's referrals. */
+static bool referrals_covered(const Dlp *a, const Dlp *b) {
+        if (!a)
+                return true;
+        for (size_t i = 0; i < a->n; i++) {
+                bool found = false;
+
+                if (!dlpe_is_referral(a->entries[i]))
+                        continue;
+                if (b)
+                        for (size_t j = 0; j < b->n && !found; j++)
+                                found = dlpe_is_referral(b->entries[j]) &&
+                                        referral_same(a->entries[i], b->entries[j]);
+                if (!found)
+                        return false;
+        }
+        return true;
+}
+
+bool dlp_referrals_differ(const Dlp *a, const Dlp *b) {
+        return !referrals_covered(a, b) || !referrals_covered(b, a);
+}
+
+/* ---- fetching ---- */
+
+int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries,
+              Dlp **ret, unsigned *ret_retries, size_t *ret_dropped) {
+        uint8_t hdr[DLP_HEADER_SIZE], hdr2[DLP_HEADER_SIZE];
+        const size_t cap = (SIZE_MAX - DLP_HEADER_SIZE) / DLP_ENTRY_SIZE;
+        int r;
+
+        if (!read || !ret)
+                return -EINVAL;
+        if (max_entries > cap)
+                max_entries = cap;
+
+        for (unsigned attempt = 0; attempt <= max_retries; attempt++) {
+                _cleanup_free_ uint8_t *buf = NULL;
+                uint64_t genctr, numrec;
+                size_t n, len, truncated = 0, dropped = 0;
+                Dlp *d;
+
+                r = read(ud, 0, hdr, sizeof(hdr), true);
+                if (r != 0)
+                        return r;
+                genctr = le64(hdr);
+                numrec = le64(hdr + 8);
+                n = numrec > max_entries ? max_entries : (size_t) numrec;
+                if (numrec > n) {
+                        uint64_t excess = numrec - n;
+
+                        truncated = excess > (uint64_t) SIZE_MAX ? SIZE_MAX : (size_t) excess;
+                }
+                len = DLP_HEADER_SIZE + n * DLP_ENTRY_SIZE;
+
+                buf = malloc(len);
+                if (!buf)
+                        return -ENOMEM;
+                memcpy(buf, hdr, sizeof(hdr));
+                for (size_t off = DLP_HEADER_SIZE; off < len;) {
+                        size_t chunk = len - off > DLP_FETCH_CHUNK ? DLP_FETCH_CHUNK : len - off;
+
+                        r = read(ud, off, buf + off, chunk, true);
+                        if (r != 0)
+                                return r;
+                        off += chunk;
+                }
+
+                /* Final read of this attempt: clears RAE. */
+                r = read(ud, 0, hdr2, sizeof(hdr2), false);
+                if (r != 0)
+                        return r;
+                if (le64(hdr2) != genctr || le64(hdr2 + 8) != numrec)
+                        continue;
+
+                r = dlp_decode(buf, len, &d, &dropped);
+                if (r < 0)
+                        return r;
+                if (ret_retries)
+                        *ret_retries = attempt;
+                if (ret_dropped)
+                        *ret_dropped = dropped + truncated;
+                *ret = d;
+                return 0;
+        }
+
+        if (ret_retries)
+                *ret_retries = max_retries;
+        return -EAGAIN;
+}

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "json.h"
+#include "macro.h"
+
+static char dir[] = "/tmp/test-cache-XXXXXX";
+static char path[256];
+
+static int setup(void **state) {
+        if (!mkdtemp(dir))
+                return -1;
+        snprintf(path, sizeof(path), "%s/last-known-config.json", dir);
+        return 0;
+}
+
+static int teardown(void **state) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                char p[512];
+
+                if (de->d_name[0] == '.' && (!de->d_name[1] || streq(de->d_name, "..")))
+                        continue;
+                snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+                unlink(p);
+        }
+        if (d)
+                closedir(d);
+        return rmdir(dir);
+}
+
+static unsigned count_files(void) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        unsigned n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        n++;
+        closedir(d);
+        return n;
+}
+
+static void write_file(const char *text, size_t len) {
+        FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        assert_int_equal(fwrite(text, 1, len, f), len);
+        fclose(f);
+}
+
+static DlpEntry *mk_dlpe(const char *traddr, const char *subtype) {
+        const char *vals[_DLPE_N_KEYS] = { "tcp", "ipv4", traddr, "4420", "nqn.sub", subtype,
+                                           "not specified", "1", "65535", "32", "0", "none" };
+        DlpEntry *e;
+
+        assert_int_equal(dlpe_new(&e, vals), 0);
+        return e;
+}
+
+static void test_round_trip(void **state) {
+        CacheEntry in[2] = {};
+        CacheEntry *out = NULL;
+        size_t n = 0;
+        char *err = NULL;
+        struct stat st;
+
+        assert_int_equal(tid_init(&in[0].tid, "tcp", "192.168.1.10", NULL, NULL, "10.0.0.1", "eth0", NULL,
+                                  "nqn.host", false), 0);
+        in[0].origin = strdup("configured");
+        in[0].dlp = dlp_new_empty();
+        in[0].dlp->genctr = 3;
+        assert_int_equal(dlp_append(in[0].dlp, mk_dlpe("192.168.1.20", "nvme")), 0);
+        assert_int_equal(dlp_append(in[0].dlp, mk_dlpe("192.168.1.21", "referral")), 0);
+        assert_int_equal(tid_init(&in[1].tid, "rdma", "fe80::1%eth1", NULL, "nqn.\"quoted\"/x", NULL, NULL,
+                                  NULL, "nqn.host", false), 0);
+        in[1].origin = strdup("discovered");
+        in[1].dlp = NULL;
+
+        assert_int_equal(cache_save(path, in, 2), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0644);
+        assert_int_equal(count_files(), 1);
+
+        assert_int_equal(cache_load(path, &out, &n, &err), 0);
+        assert_null(err);
+        assert_int_equal(n, 2);
+        assert_true(tid_equal(&out[0].tid, &in[0].tid));
+        assert_string_equal(out[0].origin, "configured");
+        assert_true(dlp_equal(out[0].dlp, in[0].dlp));
+        assert_true(tid_equal(&out[1].tid, &in[1].tid));
+        assert_string_equal(out[1].tid.subsysnqn, "nqn.\"quoted\"/x");
+        assert_string_equal(out[1].origin, "discovered");
+        assert_non_null(out[1].dlp);
+        assert_int_equal(out[1].dlp->n, 0);
+        cache_entries_free(out, n);
+
+        /* overwrite with nothing */
+        assert_int_equal(cache_save(path, NULL, 0), 0);
+        assert_int_equal(cache_load(path, &out, &n, NULL), 0);
+        assert_int_equal(n, 0);
+        cache_entries_free(out, n);
+        assert_int_equal(count_files(), 1);
+
+        tid_done(&in[0].tid);
+        tid_done(&in[1].tid);
+        free(in[0].origin);
+        free(in[1].origin);
+        dlp_free(in[0].dlp);
+}
+
+static void expect_bad(const char *text) {
+        CacheEntry *out = NULL;
+        size_t n = 0;
+        char *err = NULL;
+
+        write_file(text, strlen(text));
+        assert_int_equal(cache_load(path, &out, &n, &err), -EBADMSG);
+        assert_non_null(err);
+        assert_true(strlen(err) > 0);
+        free(err);
+        assert_null(out);
+}
+
+static void test_corrupt(void **state) {
+        CacheEntry *out = NULL;
+        size_t n = 0;
+        char *err = (char *) 1;
+
+        unlink(path);
+        assert_int_equal(cache_load(path, &out, &n, &err), -ENOENT);
+        assert_null(err);
+
+        expect_bad("");
+        expect_bad("{\"format\": \"stafd-last-known-config\", \"version\": 1, \"contr");  /* truncated */
+        expect_bad("garbage");
+        expect_bad("[1,2,3]");
+        expect_bad("{\"foo\": 1}");
+        expect_bad("{\"format\": \"nvme-stas\", \"version\": 1, \"controllers\": []}");
+        expect_bad("{\"format\": \"stafd-last-known-config\", \"version\": 2, \"controllers\": []}");
+        expect_bad("{\"format\": \"stafd-last-known-config\", \"version\": \"1\", \"controllers\": []}");
+        expect_bad("{\"format\": \"stafd-last-known-config\", \"version\": 1, \"controllers\": {}}");
+        expect_bad("{\"format\": \"stafd-last-known-config\", \"version\": 1, \"controllers\": []} x");
+        expect_bad("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+
+        write_file("{\"a\":\0}", 7);
+        assert_int_equal(cache_load(path, &out, &n, &err), -EBADMSG);
+        free(err);
+
+        /* directory instead of a file */
+        assert_int_equal(cache_load(dir, &out, &n, &err), -EBADMSG);
+        free(err);
+}
+
+static void test_bad_entries_skipped(void **state) {
+        const char *text =
+                "{\"format\": \"stafd-last-known-config\", \"version\": 1, \"controllers\": ["
+                " 5,"
+                " {\"origin\": \"configured\"},"
+                " {\"tid\": {\"transport\": \"tcp\"}, \"origin\": \"configured\"},"
+                " {\"tid\": {\"transport\": \"tcp\", \"traddr\": \"1.1.1.1\", \"trsvcid\": \"\", \"subsysnqn\": \"\","
+                "   \"host-traddr\": \"\", \"host-iface\": \"\", \"host-nqn\": \"h\"}, \"origin\": \"bogus\"},"
+                " {\"tid\": {\"transport\": \"tcp\", \"traddr\": \"::ffff:1.1.1.1\", \"trsvcid\": \"\","
+                "   \"subsysnqn\": \"\", \"host-traddr\": \"\", \"host-iface\": \"\", \"host-nqn\": \"h\"},"
+                "  \"origin\": \"referral\", \"extra\": [1], \"log-pages\": ["
+                "   {\"trtype\": \"tcp\"},"
+                "   7,"
+                "   {\"trtype\": \"tcp\", \"adrfam\": \"ipv4\", \"traddr\": \"2.2.2.2\", \"trsvcid\": \"4420\","
+                "    \"subnqn\": \"n\", \"subtype\": \"nvme\", \"treq\": \"not specified\", \"portid\": \"1\","
+                "    \"cntlid\": \"1\", \"asqsz\": \"32\", \"eflags\": 0},"
+                "   {\"trtype\": \"tcp\", \"adrfam\": \"ipv4\", \"traddr\": \"3.3.3.3\", \"trsvcid\": \"4420\","
+                "    \"subnqn\": \"n\", \"subtype\": \"nvme\", \"treq\": \"not specified\", \"portid\": \"1\","
+                "    \"cntlid\": \"1\", \"asqsz\": \"32\", \"eflags\": \"0\", \"sectype\": \"tls1.3\", \"zzz\": \"q\"}"
+                "  ]}"
+                "]}";
+        CacheEntry *out = NULL;
+        size_t n = 0;
+        char *err = NULL;
+
+        write_file(text, strlen(text));
+        assert_int_equal(cache_load(path, &out, &n, &err), 0);
+        assert_null(err);
+        assert_int_equal(n, 1);
+        assert_string_equal(out[0].tid.traddr, "1.1.1.1");
+        assert_string_equal(out[0].tid.trsvcid, "8009");
+        assert_string_equal(out[0].tid.subsysnqn, DISC_NQN);
+        assert_string_equal(out[0].origin, "referral");
+        assert_int_equal(out[0].dlp->n, 1);
+        assert_string_equal(dlpe_get(out[0].dlp->entries[0], DLPE_TRADDR), "3.3.3.3");
+        assert_string_equal(dlpe_get(out[0].dlp->entries[0], DLPE_SECTYPE), "tls1.3");
+        cache_entries_free(out, n);
+}
+
+static void test_save_failure_cleans_up(void **state) {
+        char bad[300];
+        CacheEntry e = {};
+
+        assert_int_equal(tid_init(&e.tid, "tcp", "1.1.1.1", NULL, NULL, NULL, NULL, NULL, "h", false), 0);
+        e.origin = strdup("configured");
+
+        /* target is a non-empty directory: rename fails, temp file removed */
+        snprintf(bad, sizeof(bad), "%s/sub", dir);
+        assert_int_equal(mkdir(bad, 0755), 0);
+        snprintf(bad, sizeof(bad), "%s/sub/x", dir);
+        assert_int_equal(close(open(bad, O_CREAT | O_WRONLY | O_CLOEXEC, 0644)), 0);
+        snprintf(bad, sizeof(bad), "%s/sub", dir);
+        assert_true(cache_save(bad, &e, 1) < 0);
+        unlink(path);
+        assert_int_equal(count_files(), 1); /* just sub/ */
+        snprintf(bad, sizeof(bad), "%s/sub/x", dir);
+        unlink(bad);
+        snprintf(bad, sizeof(bad), "%s/sub", dir);
+        rmdir(bad);
+
+        assert_int_equal(cache_save("/nonexistent-dir/x.json", &e, 1), -ENOENT);
+        assert_int_equal(cache_save("", &e, 1), -EINVAL);
+        snprintf(bad, sizeof(bad), "%s/", dir);
+        assert_int_equal(cache_save(bad, &e, 1), -EINVAL);
+        assert_int_equal(count_files(), 0);
+
+        tid_done(&e.tid);
+        free(e.origin);
+}
+
+static void test_from_string(void **state) {
+        CacheEntry *out = NULL;
+        size_t n = 0;
+        char *err = NULL;
+        const char ok[] = "{\"format\": \"stafd-last-known-config\", \"version\": 1, \"controllers\": []}\n";
+
+        assert_int_equal(cache_load_from_string(ok, strlen(ok), &out, &n, &err), 0);
+        assert_int_equal(n, 0);
+        assert_null(out);
+        assert_int_equal(cache_load_from_string(ok, 10, &out, &n, &err), -EBADMSG);
+        assert_string_equal(err, "truncated JSON");
+        free(err);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_corrupt),
+                cmocka_unit_test(test_bad_entries_skipped),
+                cmocka_unit_test(test_save_failure_cleans_up),
+                cmocka_unit_test(test_from_string),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
