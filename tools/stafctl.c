@@ -272,6 +272,11 @@ static int verb_tron_troff(sd_bus *bus, bool on) {
 
         r = sd_bus_set_property(bus, STAFD_BUS_NAME, STAFD_BUS_PATH, STAFD_IFACE_DEBUG,
                                 "tron", &error, "b", (int) on);
+        if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_ACCESS_DENIED)) {
+                /* The bus policy lets only root set properties. */
+                fprintf(stderr, "stafctl: permission denied: only root may change tron\n");
+                return -EACCES;
+        }
         if (r < 0)
                 return bus_fail(r, &error);
 
