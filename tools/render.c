@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <string.h>
+
+#include "macro.h"
+#include "render.h"
+
+const char * const render_ls_columns[] = {
+        "device", "transport", "traddr", "trsvcid", "subsysnqn",
+        "host-traddr", "host-iface", "host-nqn", NULL,
+};
+
+const char * const render_ls_detailed_columns[] = {
+        "device", "transport", "traddr", "trsvcid", "subsysnqn",
+        "host-traddr", "host-iface", "host-nqn", "origin", "connected",
+        "dctype", "cntrltype", "connect attempts", "retry connect timer", NULL,
+};
+
+/* subnqn last: it is the long one, and nothing needs aligning after it. */
+const char * const render_dlpe_columns[] = {
+        "trtype", "adrfam", "traddr", "trsvcid", "subtype", "portid",
+        "cntlid", "treq", "asqsz", "eflags", "subnqn", NULL,
+};
+
+/* Keys shown on the id line; the detailed view lists the others. */
+static const char * const id_keys[] = {
+        "transport", "traddr", "trsvcid", "subsysnqn", "host-traddr",
+        "host-iface", "host-nqn", "device", NULL,
+};
+
+static bool strv_contains(const char * const *l, const char *s) {
+        for (; *l; l++)
+                if (streq(*l, s))
+                        return true;
+        return false;
+}
+
+/* A scalar's text; objects and arrays as compact JSON. */
+static const char *value_str(struct json_object *v) {
+        if (!v)
+                return "";
+        if (json_object_is_type(v, json_type_null))
+                return "null";
+        if (json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
+                return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        return json_object_get_string(v);
+}
+
+const char *render_get(struct json_object *obj, const char *key) {
+        struct json_object *v;
+
+        if (!obj || !json_object_is_type(obj, json_type_object))
+                return "";
+        if (!json_object_object_get_ex(obj, key, &v))
+                return "";
+        return value_str(v);
+}
+
+static const char *cell(struct json_object *row, const char *key) {
+        const char *s = render_get(row, key);
+
+        return isempty(s) ? "-" : s;
+}
+
+static int table(FILE *f, struct json_object *rows, const char * const *columns, unsigned indent) {
+        _cleanup_free_ size_t *width = NULL;
+        size_t ncol = 0, nrow;
+
+        if (!rows || !json_object_is_type(rows, json_type_array))
+                return -EINVAL;
+
+        while (columns[ncol])
+                ncol++;
+        if (ncol == 0)
+                return -EINVAL;
+
+        width = calloc(ncol, sizeof(*width));
+        if (!width)
+                return -ENOMEM;
+
+        nrow = json_object_array_length(rows);
+        for (size_t c = 0; c < ncol; c++) {
+                width[c] = strlen(columns[c]);
+                for (size_t i = 0; i < nrow; i++) {
+                        size_t l = strlen(cell(json_object_array_get_idx(rows, i), columns[c]));
+
+                        if (l > width[c])
+                                width[c] = l;
+                }
+        }
+
+        /* Row -1 is the header. */
+        for (ssize_t i = -1; i < (ssize_t) nrow; i++) {
+                struct json_object *row = i < 0 ? NULL : json_object_array_get_idx(rows, i);
+
+                fprintf(f, "%*s", (int) indent, "");
+                for (size_t c = 0; c < ncol; c++) {
+                        const char *s = i < 0 ? columns[c] : cell(row, columns[c]);
+
+                        if (c + 1 == ncol)
+                                fprintf(f, "%s\n", s);
+                        else
+                                fprintf(f, "%-*s  ", (int) width[c], s);
+                }
+        }
+
+        return ferror(f) ? -EIO : 0;
+}
+
+int render_table(FILE *f, struct json_object *rows, const char * const *columns) {
+        return table(f, rows, columns, 0);
+}
+
+int render_dc_id(FILE *f, struct json_object *dc) {
+        static const char * const keys[] = {
+                "transport", "traddr", "trsvcid", "subsysnqn", "host-iface", "host-traddr", NULL,
+        };
+        const char *sep = "";
+
+        fputc('(', f);
+        for (const char * const *k = keys; *k; k++) {
+                const char *s = render_get(dc, *k);
+
+                if (isempty(s))
+                        continue;
+                fprintf(f, "%s%s", sep, s);
+                sep = ", ";
+        }
+        fputc(')', f);
+
+        if (!isempty(render_get(dc, "device")))
+                fprintf(f, " | %s", render_get(dc, "device"));
+        fputc('\n', f);
+
+        return ferror(f) ? -EIO : 0;
+}
+
+static bool is_container(struct json_object *v) {
+        return v && (json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array));
+}
+
+static bool is_empty_container(struct json_object *v) {
+        if (json_object_is_type(v, json_type_object))
+                return json_object_object_length(v) == 0;
+        return json_object_array_length(v) == 0;
+}
+
+static void tree_item(FILE *f, const char *label, struct json_object *v, unsigned indent) {
+        if (is_container(v) && !is_empty_container(v)) {
+                fprintf(f, "%*s%s:\n", (int) indent, "", label);
+                (void) render_tree(f, v, indent + 4);
+                return;
+        }
+
+        const char *s = is_container(v) ? "(none)" : value_str(v);
+
+        if (isempty(s))
+                fprintf(f, "%*s%s:\n", (int) indent, "", label);
+        else
+                fprintf(f, "%*s%s: %s\n", (int) indent, "", label, s);
+}
+
+int render_tree(FILE *f, struct json_object *o, unsigned indent) {
+        if (!o)
+                return -EINVAL;
+
+        if (json_object_is_type(o, json_type_object)) {
+                json_object_object_foreach(o, key, v)
+                        tree_item(f, key, v, indent);
+        } else if (json_object_is_type(o, json_type_array)) {
+                size_t n = json_object_array_length(o);
+
+                for (size_t i = 0; i < n; i++) {
+                        char label[32];
+
+                        (void) snprintf(label, sizeof(label), "[%zu]", i);
+                        tree_item(f, label, json_object_array_get_idx(o, i), indent);
+                }
+        } else
+                fprintf(f, "%*s%s\n", (int) indent, "", value_str(o));
+
+        return ferror(f) ? -EIO : 0;
+}
+
+int render_all_log_pages(FILE *f, struct json_object *adlp, int detailed) {
+        size_t n;
+        int r;
+
+        if (!adlp || !json_object_is_type(adlp, json_type_array))
+                return -EINVAL;
+
+        n = json_object_array_length(adlp);
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *item = json_object_array_get_idx(adlp, i), *dc = NULL, *lp = NULL;
+
+                if (!item || !json_object_is_type(item, json_type_object))
+                        return -EBADMSG;
+                (void) json_object_object_get_ex(item, "discovery-controller", &dc);
+                (void) json_object_object_get_ex(item, "log-pages", &lp);
+
+                if (i > 0)
+                        fputc('\n', f);
+                r = render_dc_id(f, dc);
+                if (r < 0)
+                        return r;
+
+                if (detailed && dc && json_object_is_type(dc, json_type_object)) {
+                        json_object_object_foreach(dc, key, v) {
+                                if (strv_contains(id_keys, key))
+                                        continue;
+                                tree_item(f, key, v, 4);
+                        }
+                }
+
+                if (!lp || !json_object_is_type(lp, json_type_array) || json_object_array_length(lp) == 0) {
+                        fprintf(f, "    (no discovery log page entries)\n");
+                        continue;
+                }
+                r = table(f, lp, render_dlpe_columns, 4);
+                if (r < 0)
+                        return r;
+        }
+
+        return ferror(f) ? -EIO : 0;
+}
