@@ -9,6 +9,31 @@
  * builds its own nvme_root_t / host / ctrl objects on the worker, uses them
  * and frees them (nvme_free_tree never disconnects).  Completion callbacks
  * run on the loop thread.
+ *
+ * Concretely, a job on a worker does: nvme_create_root(NULL, level) (never
+ * nvme_scan: far too slow with many controllers), nvme_init_logging() at the
+ * level chosen by fabric_set_debug(), nvme_lookup_host() + host key/symname,
+ * then either nvme_create_ctrl() (connect) or nvme_scan_ctrl(root, "nvmeN")
+ * (an existing device), the blocking call(s), and nvme_free_tree().  Admin
+ * commands on an existing device use their own fd on /dev/nvmeN.
+ *
+ * Lifetime of a FabricOp: owned by the Fabric.  The pointer handed out in
+ * *ret_op stays valid until the callback has returned, or, after
+ * fabric_op_cancel(), until the next return to the event loop; forget it then.
+ * Callbacks may submit new operations and cancel others, but must not call
+ * fabric_free().
+ *
+ * Errors (the "error" of a callback, fabric_* return values): 0, a negative
+ * errno, or (admin commands only) a positive NVMe status (SCT << 8 | SC, with
+ * the DNR/MORE bits as the kernel reports them).  libnvme's -1/errno and its
+ * private ENVME_CONNECT_* codes are translated to plain errnos here and
+ * nowhere else:
+ *   ENVME_CONNECT_ALREADY -> -EALREADY, _ADDRINUSE -> -EADDRINUSE,
+ *   _NODEV -> -ENODEV, _OPNOTSUPP -> -EOPNOTSUPP, _CONNREFUSED -> -ECONNREFUSED,
+ *   _OPEN -> -ENOENT (no /dev/nvme-fabrics), _INVAL* / _TARG / _AARG /
+ *   _PARSE -> -EINVAL, _RESOLVE / _ADDRFAM / _TRADDR -> -EADDRNOTAVAIL,
+ *   _WRITE / _READ / _LOOKUP_SUBSYS* -> -EIO (the kernel refused the connect
+ *   for a reason libnvme 1.3 does not pass on; dmesg has it).
  */
 
 #include <stdbool.h>
@@ -94,6 +119,9 @@ void fabric_op_cancel(FabricOp *op);
 /* Is any operation in flight for this device? */
 bool fabric_busy(Fabric *f, const char *device);
 
+/* Human-readable text for an error as above: strerror for errnos, the NVMe
+ * status name (libnvme's table, fabrics flavour) plus the hex value for a
+ * positive status.  Always returns buf. */
 const char *fabric_strerror(int error, char *buf, size_t size);
 
 /* Synchronous, sysfs only (cheap enough for the loop). */
@@ -102,6 +130,30 @@ int fabric_read_sysfs_info(const char *device, FabricCtrlInfo *ret);
  * 1 and its name in ret_device, 0 if none. */
 int fabric_find_existing(const FabricHost *host, const Tid *tid, char *ret_device, size_t size);
 
+/* ---- Synchronous helpers: sysfs only, cheap, fine on the loop thread ---- */
+/* Where sysfs is mounted ("/sys" unless changed; tests point it at a fake
+ * tree).  Call before any operation is submitted; NULL restores "/sys". */
+int fabric_set_sysfs_root(const char *path);
+/* Fill ret from /sys/class/nvme/<device>/{model,serial,cntrltype,dctype,
+ * hostnqn,hostid} (trimmed; a missing attribute stays "").  Returns 0, or
+ * -ENOENT if the device does not exist. */
+/* Spec section 5 step 1: is there a kernel discovery controller we can adopt
+ * for this TID?  A candidate /sys/class/nvme/nvmeN must be a discovery
+ * controller (cntrltype "discovery", or the well-known subsysnqn, or no
+ * namespaces), have the same transport, trsvcid and host NQN, the same
+ * traddr compared as an address, a subsysnqn equal to the TID's (either side
+ * being the well-known NQN also matches), and a state other than "deleting";
+ * for tcp, a host-traddr in the TID must equal host_traddr= or src_addr= of
+ * the "address" attribute, and a host-iface must equal host_iface= (or the
+ * interface owning src_addr= when the kernel does not print host_iface).
+ * A "live" match is preferred over others.  host may be NULL (the TID's
+ * host_nqn is what is compared).  Returns 1 and the device name ("nvme3") in
+ * ret_device, 0 if there is none, negative errno on error. */
+/* Test hook: run fn(arg) on a worker like any operation (device may be NULL:
+ * what fabric_busy() matches).  The callback gets fn's return value as error
+ * and NULL as result. */
+int fabric_submit_for_test(Fabric *f, const char *device, int (*fn)(void *arg), void *arg,
+                           FabricDoneFn cb, void *userdata, FabricOp **ret_op);
 static inline void fabric_freep(Fabric **f) {
         if (*f)
                 *f = fabric_free(*f);

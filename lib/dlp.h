@@ -83,6 +83,15 @@ size_t dlpe_mem_size(const DlpEntry *e);
  * Returns 0 or -ENOMEM / -EBADMSG (len < header). */
 int dlp_decode(const void *buf, size_t len, Dlp **ret, size_t *ret_dropped);
 
+/* Fetch a whole DLP through read(): header, entries, header again; retry
+ * (at most max_retries times) while genctr changes; the last read has
+ * rae=false.  numrec is capped at max_entries.  read() returns 0 or a
+ * non-zero error that is passed back unchanged.  *ret_retries counts genctr
+ * changes, *ret_dropped entries dropped by dlp_decode (both may be NULL). */
+typedef int (*DlpReadFn)(void *ud, uint64_t offset, void *buf, size_t len, bool rae);
+int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries, Dlp **ret,
+              unsigned *ret_retries, size_t *ret_dropped);
+
 Dlp *dlp_new_empty(void);
 Dlp *dlp_free(Dlp *d);
 int dlp_append(Dlp *d, DlpEntry *e); /* takes e on success */

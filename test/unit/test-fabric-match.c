@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fabric_find_existing() against a fake /sys/class/nvme tree in a temp dir,
+ * and fabric_read_sysfs_info().
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "conf.h"
+#include "fabric.h"
+#include "macro.h"
+
+#define HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
+#define OTHERNQN "nqn.2014-08.org.nvmexpress:uuid:99999999-2222-3333-4444-555555555555"
+#define UNIQUE_NQN "nqn.1988-11.com.dell:sfss:1:20230101"
+
+static char root[256];
+
+static void write_attr(const char *dev, const char *attr, const char *val) {
+        char path[512];
+        FILE *f;
+
+        (void) snprintf(path, sizeof(path), "%s/class/nvme/%s/%s", root, dev, attr);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        fprintf(f, "%s\n", val);
+        fclose(f);
+}
+
+static void make_dir(const char *dev, const char *sub) {
+        char path[512];
+
+        (void) snprintf(path, sizeof(path), "%s/class/nvme/%s%s%s", root, dev, sub ? "/" : "", sub ?: "");
+        assert_int_equal(mkdir(path, 0755), 0);
+}
+
+/* A controller; NULL attributes are not written (old kernel). */
+static void make_ctrl(const char *dev, const char *transport, const char *subsysnqn,
+                      const char *hostnqn, const char *cntrltype, const char *state,
+                      const char *address) {
+        make_dir(dev, NULL);
+        write_attr(dev, "transport", transport);
+        write_attr(dev, "subsysnqn", subsysnqn);
+        write_attr(dev, "hostnqn", hostnqn);
+        if (cntrltype)
+                write_attr(dev, "cntrltype", cntrltype);
+        write_attr(dev, "state", state);
+        write_attr(dev, "address", address);
+        write_attr(dev, "model", "Linux");
+        write_attr(dev, "serial", "  abc123  ");
+}
+
+static int setup(void **state) {
+        char path[512];
+
+        (void) snprintf(root, sizeof(root), "/tmp/test-fabric-match.XXXXXX");
+        assert_non_null(mkdtemp(root));
+        (void) snprintf(path, sizeof(path), "%s/class", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        (void) snprintf(path, sizeof(path), "%s/class/nvme", root);
+        assert_int_equal(mkdir(path, 0755), 0);
+        assert_int_equal(fabric_set_sysfs_root(root), 0);
+        return 0;
+}
+
+static int teardown(void **state) {
+        char cmd[600];
+
+        (void) snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(fabric_set_sysfs_root(NULL), 0);
+        return 0;
+}
+
+static Tid tid_tcp(const char *traddr, const char *trsvcid, const char *subsysnqn,
+                   const char *host_traddr, const char *host_iface, const char *hostnqn) {
+        return (Tid) {
+                .transport = (char *) "tcp",
+                .traddr = (char *) traddr,
+                .trsvcid = (char *) trsvcid,
+                .subsysnqn = (char *) subsysnqn,
+                .host_traddr = (char *) host_traddr,
+                .host_iface = (char *) host_iface,
+                .host_nqn = (char *) hostnqn,
+        };
+}
+
+static int find(const Tid *t, char *dev) {
+        dev[0] = 0;
+        return fabric_find_existing(NULL, t, dev, 32);
+}
+
+static void test_empty(void **state) {
+        Tid t = tid_tcp("127.0.0.1", "8009", DISC_NQN, "", "", HOSTNQN);
+        char dev[32];
+
+        assert_int_equal(find(&t, dev), 0);
+        assert_int_equal(fabric_set_sysfs_root("/nonexistent-sysfs"), 0);
+        assert_int_equal(find(&t, dev), 0);
+        assert_int_equal(fabric_set_sysfs_root(root), 0);
+}
+
+static void test_match(void **state) {
+        char dev[32];
+        Tid t;
+
+        /* I/O controller to the same address: never adopted. */
+        make_ctrl("nvme0", "tcp", "nqn.2014-08.org.example:io1", HOSTNQN, "io", "live",
+                  "traddr=127.0.0.1,trsvcid=8009,src_addr=127.0.0.1");
+        make_dir("nvme0", "nvme0n1");
+        /* Being deleted. */
+        make_ctrl("nvme1", "tcp", DISC_NQN, HOSTNQN, "discovery", "deleting",
+                  "traddr=127.0.0.1,trsvcid=8009,src_addr=127.0.0.1");
+        /* The one: IPv4-mapped spelling, connecting. */
+        make_ctrl("nvme7", "tcp", DISC_NQN, HOSTNQN, "discovery", "connecting",
+                  "traddr=::ffff:127.0.0.1,trsvcid=8009,src_addr=127.0.0.1");
+        /* Other host NQN, other port. */
+        make_ctrl("nvme2", "tcp", DISC_NQN, OTHERNQN, "discovery", "live",
+                  "traddr=127.0.0.1,trsvcid=8009,src_addr=127.0.0.1");
+        make_ctrl("nvme3", "tcp", DISC_NQN, HOSTNQN, "discovery", "live",
+                  "traddr=127.0.0.1,trsvcid=4420,src_addr=127.0.0.1");
+
+        t = tid_tcp("127.0.0.1", "8009", DISC_NQN, "", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 1);
+        assert_string_equal(dev, "nvme7");
+
+        /* A live match beats a connecting one, whatever the numbers. */
+        make_ctrl("nvme9", "tcp", DISC_NQN, HOSTNQN, "discovery", "live",
+                  "traddr=127.0.0.1,trsvcid=8009,src_addr=127.0.0.1");
+        assert_int_equal(find(&t, dev), 1);
+        assert_string_equal(dev, "nvme9");
+
+        t = tid_tcp("127.0.0.2", "8009", DISC_NQN, "", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 0);
+        t = tid_tcp("127.0.0.1", "8009", DISC_NQN, "", "", "nqn.x");
+        assert_int_equal(find(&t, dev), 0);
+        t = tid_tcp("127.0.0.1", "4420", DISC_NQN, "", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 1);
+        assert_string_equal(dev, "nvme3");
+
+        /* rdma TID never matches tcp controllers. */
+        t = tid_tcp("127.0.0.1", "8009", DISC_NQN, "", "", HOSTNQN);
+        t.transport = (char *) "rdma";
+        assert_int_equal(find(&t, dev), 0);
+
+        /* Buffer too small */
+        t = tid_tcp("127.0.0.1", "8009", DISC_NQN, "", "", HOSTNQN);
+        assert_int_equal(fabric_find_existing(NULL, &t, dev, 3), -ENOBUFS);
+}
+
+static void test_ipv6_and_nqn(void **state) {
+        char dev[32];
+        Tid t;
+
+        /* Unique discovery NQN, no cntrltype attribute (old kernel), no
+         * namespaces: taken as discovery controller. */
+        make_ctrl("nvme10", "tcp", UNIQUE_NQN, HOSTNQN, NULL, "live",
+                  "traddr=FE80::0:1%eth0,trsvcid=8009");
+        /* Same, but it has namespaces (nvme11c2n1 multipath form). */
+        make_ctrl("nvme11", "tcp", UNIQUE_NQN, HOSTNQN, NULL, "live",
+                  "traddr=fe80::2,trsvcid=8009");
+        make_dir("nvme11", "nvme11c2n1");
+
+        t = tid_tcp("fe80::1%eth0", "8009", UNIQUE_NQN, "", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 1);
+        assert_string_equal(dev, "nvme10");
+        /* Configured with the well-known NQN: same DC. */
+        t = tid_tcp("fe80::1%eth0", "8009", DISC_NQN, "", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 1);
+        assert_string_equal(dev, "nvme10");
+        /* Different unique NQN */
+        t = tid_tcp("fe80::1", "8009", "nqn.other", "", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 0);
+        t = tid_tcp("fe80::2", "8009", UNIQUE_NQN, "", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 0);
+}
+
+static void test_host_side(void **state) {
+        char dev[32];
+        Tid t;
+
+        make_ctrl("nvme20", "tcp", DISC_NQN, HOSTNQN, "discovery", "live",
+                  "traddr=10.9.9.9,trsvcid=8009,host_traddr=10.0.0.5,src_addr=10.0.0.5");
+        make_ctrl("nvme21", "tcp", DISC_NQN, HOSTNQN, "discovery", "live",
+                  "traddr=10.9.9.8,trsvcid=8009,host_iface=eth1,src_addr=10.0.0.6");
+        /* Kernel without host_iface in address: resolved from src_addr. */
+        make_ctrl("nvme22", "tcp", DISC_NQN, HOSTNQN, "discovery", "live",
+                  "traddr=10.9.9.7,trsvcid=8009,src_addr=127.0.0.1");
+
+        t = tid_tcp("10.9.9.9", "8009", DISC_NQN, "10.0.0.5", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 1);
+        assert_string_equal(dev, "nvme20");
+        t = tid_tcp("10.9.9.9", "8009", DISC_NQN, "10.0.0.99", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 0);
+        /* No host-traddr in the TID: any */
+        t = tid_tcp("10.9.9.9", "8009", DISC_NQN, "", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 1);
+
+        t = tid_tcp("10.9.9.8", "8009", DISC_NQN, "", "eth1", HOSTNQN);
+        assert_int_equal(find(&t, dev), 1);
+        assert_string_equal(dev, "nvme21");
+        t = tid_tcp("10.9.9.8", "8009", DISC_NQN, "", "eth2", HOSTNQN);
+        assert_int_equal(find(&t, dev), 0);
+
+        t = tid_tcp("10.9.9.7", "8009", DISC_NQN, "", "lo", HOSTNQN);
+        assert_int_equal(find(&t, dev), 1);
+        assert_string_equal(dev, "nvme22");
+        t = tid_tcp("10.9.9.7", "8009", DISC_NQN, "", "eth7", HOSTNQN);
+        assert_int_equal(find(&t, dev), 0);
+        /* src_addr is also what host-traddr is compared with */
+        t = tid_tcp("10.9.9.7", "8009", DISC_NQN, "127.0.0.1", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 1);
+}
+
+static void test_sysfs_info(void **state) {
+        FabricCtrlInfo info;
+
+        make_ctrl("nvme30", "tcp", DISC_NQN, HOSTNQN, "discovery", "live",
+                  "traddr=10.1.1.1,trsvcid=8009");
+        write_attr("nvme30", "dctype", "cdc");
+        write_attr("nvme30", "hostid", "11111111-2222-3333-4444-555555555555");
+        assert_int_equal(fabric_read_sysfs_info("nvme30", &info), 0);
+        assert_string_equal(info.device, "nvme30");
+        assert_string_equal(info.cntrltype, "discovery");
+        assert_string_equal(info.dctype, "cdc");
+        assert_string_equal(info.model, "Linux");
+        assert_string_equal(info.serial, "abc123");
+        assert_string_equal(info.hostnqn, HOSTNQN);
+        assert_string_equal(info.hostid, "11111111-2222-3333-4444-555555555555");
+
+        assert_int_equal(fabric_read_sysfs_info("nvme31", &info), -ENOENT);
+        assert_int_equal(fabric_read_sysfs_info("../nvme30", &info), -EINVAL);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_match, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ipv6_and_nqn, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_host_side, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sysfs_info, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
