@@ -124,19 +124,17 @@ bool fabric_busy(Fabric *f, const char *device);
  * positive status.  Always returns buf. */
 const char *fabric_strerror(int error, char *buf, size_t size);
 
-/* Synchronous, sysfs only (cheap enough for the loop). */
-int fabric_read_sysfs_info(const char *device, FabricCtrlInfo *ret);
-/* A kernel discovery controller matching tid (spec section 5 step 1):
- * 1 and its name in ret_device, 0 if none. */
-int fabric_find_existing(const FabricHost *host, const Tid *tid, char *ret_device, size_t size);
-
 /* ---- Synchronous helpers: sysfs only, cheap, fine on the loop thread ---- */
+
 /* Where sysfs is mounted ("/sys" unless changed; tests point it at a fake
  * tree).  Call before any operation is submitted; NULL restores "/sys". */
 int fabric_set_sysfs_root(const char *path);
+
 /* Fill ret from /sys/class/nvme/<device>/{model,serial,cntrltype,dctype,
  * hostnqn,hostid} (trimmed; a missing attribute stays "").  Returns 0, or
  * -ENOENT if the device does not exist. */
+int fabric_read_sysfs_info(const char *device, FabricCtrlInfo *ret);
+
 /* Spec section 5 step 1: is there a kernel discovery controller we can adopt
  * for this TID?  A candidate /sys/class/nvme/nvmeN must be a discovery
  * controller (cntrltype "discovery", or the well-known subsysnqn, or no
@@ -149,11 +147,14 @@ int fabric_set_sysfs_root(const char *path);
  * A "live" match is preferred over others.  host may be NULL (the TID's
  * host_nqn is what is compared).  Returns 1 and the device name ("nvme3") in
  * ret_device, 0 if there is none, negative errno on error. */
+int fabric_find_existing(const FabricHost *host, const Tid *tid, char *ret_device, size_t size);
+
 /* Test hook: run fn(arg) on a worker like any operation (device may be NULL:
  * what fabric_busy() matches).  The callback gets fn's return value as error
  * and NULL as result. */
 int fabric_submit_for_test(Fabric *f, const char *device, int (*fn)(void *arg), void *arg,
                            FabricDoneFn cb, void *userdata, FabricOp **ret_op);
+
 static inline void fabric_freep(Fabric **f) {
         if (*f)
                 *f = fabric_free(*f);
