@@ -402,7 +402,7 @@ static int property_set_tron(sd_bus *bus, const char *path, const char *interfac
                 return r;
         (void) manager_set_tron(m, b);
         /* log_level changes with tron. */
-        (void) sd_bus_emit_properties_changed(bus, path, interface, "log_level", NULL);
+        (void) sd_bus_emit_properties_changed(bus, path, interface, "tron", "log_level", NULL);
         return 0;
 }
 
@@ -417,26 +417,26 @@ static const sd_bus_vtable vtable_debug[] = {
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("log_level", "s", property_get_log_level, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_NAMES("process_info", "", SD_BUS_PARAM(), "s", SD_BUS_PARAM(info_json),
-                                 method_process_info, 0),
+                                 method_process_info, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("controller_info", "sssssss",
                                  SD_BUS_PARAM(transport) SD_BUS_PARAM(traddr) SD_BUS_PARAM(trsvcid)
                                  SD_BUS_PARAM(subsysnqn) SD_BUS_PARAM(host_traddr) SD_BUS_PARAM(host_iface)
                                  SD_BUS_PARAM(host_nqn),
-                                 "s", SD_BUS_PARAM(info_json), method_controller_info, 0),
+                                 "s", SD_BUS_PARAM(info_json), method_controller_info, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
 static const sd_bus_vtable vtable_main[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_NAMES("list_controllers", "b", SD_BUS_PARAM(detailed),
-                                 "aa{ss}", SD_BUS_PARAM(controller_list), method_list_controllers, 0),
+                                 "aa{ss}", SD_BUS_PARAM(controller_list), method_list_controllers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("get_log_pages", "sssssss",
                                  SD_BUS_PARAM(transport) SD_BUS_PARAM(traddr) SD_BUS_PARAM(trsvcid)
                                  SD_BUS_PARAM(subsysnqn) SD_BUS_PARAM(host_traddr) SD_BUS_PARAM(host_iface)
                                  SD_BUS_PARAM(host_nqn),
-                                 "aa{ss}", SD_BUS_PARAM(log_pages), method_get_log_pages, 0),
+                                 "aa{ss}", SD_BUS_PARAM(log_pages), method_get_log_pages, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("get_all_log_pages", "b", SD_BUS_PARAM(detailed),
-                                 "s", SD_BUS_PARAM(log_pages_json), method_get_all_log_pages, 0),
+                                 "s", SD_BUS_PARAM(log_pages_json), method_get_all_log_pages, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("log_pages_changed", "ssssssss",
                                  SD_BUS_PARAM(transport) SD_BUS_PARAM(traddr) SD_BUS_PARAM(trsvcid)
                                  SD_BUS_PARAM(subsysnqn) SD_BUS_PARAM(host_traddr) SD_BUS_PARAM(host_iface)

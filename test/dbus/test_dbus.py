@@ -439,7 +439,7 @@ def stafctl_output(env):
 def legacy_dasbus_client(env):
     """The way nvme-stas's own clients (stacd, stafctl) talk to stafd."""
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'legacy_client.py')
-    p = env.run(['python3', script], check_rc=False)
+    p = env.run(['/usr/bin/python3', script], check_rc=False)
     check_eq(p.returncode, 0, 'legacy client: %s %s' % (p.stdout, p.stderr))
 
 
