@@ -416,7 +416,7 @@ static const sd_bus_vtable vtable_debug[] = {
         SD_BUS_WRITABLE_PROPERTY("tron", "b", property_get_tron, property_set_tron, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("log_level", "s", property_get_log_level, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_METHOD_WITH_NAMES("process_info", "", SD_BUS_PARAM(), "s", SD_BUS_PARAM(info_json),
+        SD_BUS_METHOD_WITH_NAMES("process_info", "", "", "s", SD_BUS_PARAM(info_json),
                                  method_process_info, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("controller_info", "sssssss",
                                  SD_BUS_PARAM(transport) SD_BUS_PARAM(traddr) SD_BUS_PARAM(trsvcid)

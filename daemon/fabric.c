@@ -588,8 +588,12 @@ static int job_connect(FabricOp *op) {
                 cfg.disable_sqflow = o->disable_sqflow;
 
         r = fabric_result(nvmf_add_ctrl(h, c, &cfg));
-        if (r != 0)
+        if (r != 0) {
+                /* Not linked into the tree on failure: nvme_free_tree()
+                 * would not free it. */
+                nvme_free_ctrl(c);
                 return r;
+        }
 
         name = nvme_ctrl_get_name(c);
         if (!name || !device_name_valid(name))
