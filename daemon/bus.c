@@ -102,7 +102,7 @@ static int dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, char ***r
         if (r >= 0 && detailed) {
                 char timer[64];
 
-                dc_format_timer(dc->retry_timer, dc->retry_interval_usec, timer, sizeof(timer));
+                dc_format_timer(dc->timers[DC_TIMER_CONNECT], dc->intervals[DC_TIMER_CONNECT], timer, sizeof(timer));
                 r = kv_add(&kv, "origin", dc_origin_to_string(dc->origin));
                 if (r >= 0)
                         r = kv_add(&kv, "connected", dc_is_connected(dc) ? "True" : "False");

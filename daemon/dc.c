@@ -61,7 +61,8 @@ Dc *dc_free(Dc *dc) {
                 return NULL;
         if (dc->op)
                 fabric_op_cancel(dc->op);
-        sd_event_source_disable_unref(dc->retry_timer);
+        for (unsigned i = 0; i < _DC_TIMER_MAX; i++)
+                sd_event_source_disable_unref(dc->timers[i]);
         sd_event_source_disable_unref(dc->unresponsive_timer);
         dlp_free(dc->dlp);
         if (dc->conf) {
@@ -140,38 +141,59 @@ void dc_format_timer(sd_event_source *s, uint64_t interval, char *buf, size_t si
                         when > now ? (double) (when - now) / USEC_PER_SEC : 0.0);
 }
 
+static unsigned work_timer(DcWork w) {
+        return w == DC_WORK_CONNECT ? DC_TIMER_CONNECT : w == DC_WORK_REGISTER ? DC_TIMER_REGISTER : DC_TIMER_DLP;
+}
+
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Dc *dc = userdata;
 
+        for (unsigned i = 0; i < _DC_TIMER_MAX; i++)
+                if (dc->timers[i] == s) {
+                        DcWork w = 1u << i;
+
+                        if (dc->deferred & w) {
+                                dc->deferred &= ~w;
+                                dc->pending |= w;
+                        }
+                }
         dc_kick(dc);
         return 0;
 }
 
-/* Queue work and run it after delay (0 = now). */
+/* Queue one kind of work and run it after delay (0 = as soon as possible). */
 static void dc_schedule(Dc *dc, DcWork work, uint64_t delay) {
+        unsigned t = work_timer(work);
         int r;
 
-        dc->pending |= work;
         if (delay == 0) {
+                dc->deferred &= ~work;
+                if (dc->timers[t])
+                        (void) sd_event_source_set_enabled(dc->timers[t], SD_EVENT_OFF);
+                dc->pending |= work;
                 dc_kick(dc);
                 return;
         }
 
-        dc->retry_interval_usec = delay;
-        if (dc->retry_timer) {
-                r = sd_event_source_set_time_relative(dc->retry_timer, delay);
+        dc->pending &= ~work;
+        dc->deferred |= work;
+        dc->intervals[t] = delay;
+        if (dc->timers[t]) {
+                r = sd_event_source_set_time_relative(dc->timers[t], delay);
                 if (r >= 0)
-                        r = sd_event_source_set_enabled(dc->retry_timer, SD_EVENT_ONESHOT);
+                        r = sd_event_source_set_enabled(dc->timers[t], SD_EVENT_ONESHOT);
         } else
-                r = sd_event_add_time_relative(dc->manager->event, &dc->retry_timer, CLOCK_MONOTONIC,
+                r = sd_event_add_time_relative(dc->manager->event, &dc->timers[t], CLOCK_MONOTONIC,
                                                delay, 100 * USEC_PER_MSEC, on_retry_timer, dc);
         if (r < 0)
                 dc_log_errno(dc, LOG_ERR, r, "Failed to arm retry timer: %m");
 }
 
-static void dc_retry_timer_stop(Dc *dc) {
-        if (dc->retry_timer)
-                (void) sd_event_source_set_enabled(dc->retry_timer, SD_EVENT_OFF);
+static void dc_timers_stop(Dc *dc) {
+        for (unsigned i = 0; i < _DC_TIMER_MAX; i++)
+                if (dc->timers[i])
+                        (void) sd_event_source_set_enabled(dc->timers[i], SD_EVENT_OFF);
+        dc->deferred = 0;
 }
 
 static void dc_conn_opts(const Dc *dc, ConfConnOpts *ret) {
@@ -209,6 +231,9 @@ static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
         dc->failure_logged = false;
         dc->last_error = 0;
         dc->pending &= ~DC_WORK_CONNECT;
+        dc->deferred &= ~DC_WORK_CONNECT;
+        if (dc->timers[DC_TIMER_CONNECT])
+                (void) sd_event_source_set_enabled(dc->timers[DC_TIMER_CONNECT], SD_EVENT_OFF);
         dc_set_announced(dc, true);
         if (was_failing)
                 dc_log(dc, LOG_INFO, "Connected after earlier failures");
@@ -254,8 +279,8 @@ static void on_connect_done(FabricOp *op, int error, void *result, void *userdat
         if (!dc->failure_logged || error != dc->last_error) {
                 char buf[128];
 
-                dc_log(dc, LOG_ERR, "Failed to connect: %s (retrying every %us)",
-                       fabric_strerror(error, buf, sizeof(buf)),
+                dc_log(dc, LOG_ERR, "Failed to connect: %s (retrying in %us, then every %us)",
+                       fabric_strerror(error, buf, sizeof(buf)), (unsigned) (delay / USEC_PER_SEC),
                        (unsigned) (CONNECT_RETRY_USEC / USEC_PER_SEC));
                 dc->failure_logged = true;
                 dc->last_error = error;
@@ -324,20 +349,6 @@ static void dc_kick(Dc *dc) {
 
         if (dc->op || m->stopping)
                 return;
-
-        /* Work scheduled for later waits for its timer. */
-        if (dc->retry_timer) {
-                int enabled;
-
-                if (sd_event_source_get_enabled(dc->retry_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF) {
-                        uint64_t when, now;
-
-                        if (sd_event_source_get_time(dc->retry_timer, &when) >= 0 &&
-                            sd_event_now(m->event, CLOCK_MONOTONIC, &now) >= 0 && when > now)
-                                return;
-                        dc_retry_timer_stop(dc);
-                }
-        }
 
         dc_host(dc, &host);
 
@@ -417,6 +428,10 @@ void dc_on_remove(Dc *dc) {
         dc->device[0] = 0;
         dc->info = (FabricCtrlInfo) {};
         dc->pending &= ~(DC_WORK_REGISTER | DC_WORK_DLP);
+        dc->deferred &= ~(DC_WORK_REGISTER | DC_WORK_DLP);
+        for (unsigned i = DC_TIMER_REGISTER; i < _DC_TIMER_MAX; i++)
+                if (dc->timers[i])
+                        (void) sd_event_source_set_enabled(dc->timers[i], SD_EVENT_OFF);
         if (dc->op && dc->op_kind != DC_WORK_CONNECT) {
                 /* Its result is meaningless now. */
                 fabric_op_cancel(dc->op);
@@ -488,7 +503,7 @@ static void on_disconnect_done(FabricOp *op, int error, void *result, void *user
 bool dc_begin_delete(Dc *dc, bool disconnect) {
         Manager *m = dc->manager;
 
-        dc_retry_timer_stop(dc);
+        dc_timers_stop(dc);
         if (dc->unresponsive_timer)
                 (void) sd_event_source_set_enabled(dc->unresponsive_timer, SD_EVENT_OFF);
         dc->pending = 0;

@@ -26,6 +26,14 @@ typedef enum DcWork {
         DC_WORK_DLP      = 1 << 2,
 } DcWork;
 
+/* One retry timer per kind of work, indexed like the DcWork bits. */
+enum {
+        DC_TIMER_CONNECT,
+        DC_TIMER_REGISTER,
+        DC_TIMER_DLP,
+        _DC_TIMER_MAX,
+};
+
 typedef struct Dc {
         Manager *manager;
         Tid tid;
@@ -45,8 +53,11 @@ typedef struct Dc {
         bool failure_logged;   /* log a failure streak once */
         int last_error;
 
-        sd_event_source *retry_timer;
-        uint64_t retry_interval_usec;   /* for display */
+        /* Work waiting for its retry time; it moves to "pending" when the
+         * timer of its kind fires. */
+        unsigned deferred;
+        sd_event_source *timers[_DC_TIMER_MAX];
+        uint64_t intervals[_DC_TIMER_MAX];   /* for display */
 
         /* discovered DCs: not announced and not connected -> expiry */
         sd_event_source *unresponsive_timer;
