@@ -276,7 +276,7 @@ static void test_register_then_dlp(void **state) {
         assert_int_equal(last_op()->kind, OP_REGISTER);
         /* An NVMe status is a warning, nothing is retried. */
         complete(last_op(), 0x4002, NULL);
-        assert_int_equal(timer_in(dc->timers[DC_TIMER_REGISTER]), -1);
+        assert_true(timer_in(dc->timers[DC_TIMER_REGISTER]) < 0);
         assert_null(dc->op);
         dc_free(dc);
 }
@@ -392,7 +392,7 @@ static void test_discovered_expiry(void **state) {
         /* Unreachable: the persistence clock runs. */
         assert_in_range((long) timer_in(dc->unresponsive_timer), 119, 120);
         dc_set_announced(dc, true);              /* announced again: stopped */
-        assert_int_equal(timer_in(dc->unresponsive_timer), -1);
+        assert_true(timer_in(dc->unresponsive_timer) < 0);
         dc_set_announced(dc, false);
         fire(dc->unresponsive_timer);
         assert_int_equal(n_expired, 1);
