@@ -195,7 +195,8 @@ DISC=nqn.2014-08.org.nvmexpress.discovery
 log "part 1: same host, loopback"
 start_bus A || exit 1
 start_probe A zcA p1
-sleep 1
+for _ in $(seq 50); do grep -q "avahi-daemon is not running" "$W/p1.out" && break; sleep 0.2; done
+wait_for p1 10 'True'
 probe_alive p1 || fail "probe did not stay up without avahi-daemon"
 grep -q "avahi-daemon is not running; will browse when it appears" "$W/p1.out" &&
     pass "no avahi-daemon: probe runs, logs it once" || fail "no 'not running' message"
