@@ -717,9 +717,12 @@ static void browser_cb(AvahiServiceBrowser *b, AvahiIfIndex ifindex, AvahiProtoc
 }
 
 static int zeroconf_create_browsers(Zeroconf *z) {
+        bool created = false;
+
         for (size_t i = 0; i < ZC_N_TYPES; i++) {
                 if (z->browsers[i])
                         continue;
+                created = true;
                 z->browsers[i] = avahi_service_browser_new(z->client, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC,
                                                            zc_service_types[i], ZC_DOMAIN, 0, browser_cb, z);
                 if (!z->browsers[i]) {
@@ -731,7 +734,8 @@ static int zeroconf_create_browsers(Zeroconf *z) {
                         return avahi_error_to_errno(e);
                 }
         }
-        log_debug("mDNS: browsing %s and %s.", zc_service_types[0], zc_service_types[1]);
+        if (created)
+                log_debug("mDNS: browsing %s and %s.", zc_service_types[0], zc_service_types[1]);
         return 0;
 }
 
