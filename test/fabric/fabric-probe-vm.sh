@@ -58,10 +58,10 @@ assert_contains "$ours_addr" "127.0.0.2:8010" "referral address"
 
 # Adoption: a persistent discovery controller made by nvme-cli is found
 # and used instead of a new connection.
-nvme connect -t tcp -a 127.0.0.1 -s 8009 -n nqn.2014-08.org.nvmexpress.discovery --persistent ||
-	fail "nvme connect (discovery)"
+nvme discover --persistent -t tcp -a 127.0.0.1 -s 8009 >/dev/null ||
+	fail "nvme discover --persistent"
 theirs=$(nvme_ctrl_find 127.0.0.1 8009)
-[ -n "$theirs" ] || fail "nvme connect made no controller"
+[ -n "$theirs" ] || fail "nvme discover --persistent left no controller"
 out=$("$probe" --adopt --find --disconnect tcp 127.0.0.1 8009) || {
 	echo "$out"
 	fail "fabric-probe --adopt failed"
