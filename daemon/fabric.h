@@ -114,9 +114,16 @@ int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *user
                       FabricOp **ret_op);
 
 /* The callback will not be called; the operation itself still runs to its
- * end on the worker (a blocking kernel call cannot be interrupted). */
+ * end on the worker (a blocking kernel call cannot be interrupted).
+ * Careful with connects: a cancelled connect that succeeds leaves a kernel
+ * controller nobody knows about (and fabric_busy() cannot see a connect,
+ * whose device is unknown until it completes).  To drop a DC while its
+ * connect is in flight, keep the callback and disconnect from there. */
 void fabric_op_cancel(FabricOp *op);
-/* Is any operation in flight for this device? */
+/* Is any operation in flight for this device (cancelled ones included, as
+ * they still run)?  False inside the op's own callback: the op is finished
+ * then, so the manager may disconnect right there.  Connects are not
+ * counted (see fabric_op_cancel). */
 bool fabric_busy(Fabric *f, const char *device);
 
 /* Human-readable text for an error as above: strerror for errnos, the NVMe
