@@ -20,7 +20,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Same as lib/conf.h; kept here so this file needs nothing from lib/. */
+#ifndef DISC_NQN
 #define DISC_NQN "nqn.2014-08.org.nvmexpress.discovery"
+#endif
 #define ZEROCONF_NQN_MAX 223
 #define ZEROCONF_TXT_PROTO_MAX 32
 

@@ -94,7 +94,8 @@ CONF
 bus_of() { echo "unix:path=$W/$1.bus"; }
 
 start_avahi() {  # NAME NETNS IFACE
-    local n=$1 ns=$2 ifc=$3
+    local n=$1 ns=$2 ifc=$3 before
+    before=$(cat "$W/avahi-$n.log" 2>/dev/null | wc -l)
     cat > "$W/$n-avahi.conf" <<CONF
 [server]
 host-name=zc-$n
@@ -120,7 +121,8 @@ CONF
         >>"$W/avahi-$n.log" 2>&1
     eval "AVAHIPID_$n=$LAST"
     for _ in $(seq 100); do
-        grep -q "Server startup complete" "$W/avahi-$n.log" 2>/dev/null && return 0
+        # Only this instance's lines: the log is shared across restarts.
+        tail -n +$((before + 1)) "$W/avahi-$n.log" 2>/dev/null | grep -q "Server startup complete" && return 0
         sleep 0.1
     done
     fail "avahi-daemon $n did not start"; return 1
