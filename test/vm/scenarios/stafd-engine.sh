@@ -47,7 +47,7 @@ log "stafd ready in $(( ($(date +%s%N) - t0) / 1000000 )) ms (systemctl start, T
 
 # -- connected, and the cache equals what `nvme discover` sees
 dlp_traddrs() {  # the subnqn list stafd has for a DC, sorted
-	staf_busctl call org.nvmexpress.staf get_log_pages sssssss tcp 127.0.0.1 "$1" "$DISC" "" "" "" --json=short |
+	busctl --system --json=short call org.nvmexpress.staf /org/nvmexpress/staf org.nvmexpress.staf get_log_pages sssssss tcp 127.0.0.1 "$1" "$DISC" "" "" "" |
 		python3 -c 'import json,sys; d=json.load(sys.stdin)["data"][0]; print(" ".join(sorted(e["subnqn"] for e in d)))'
 }
 export -f dlp_traddrs
