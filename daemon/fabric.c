@@ -1074,7 +1074,7 @@ int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *user
         return op_submit(op, ret_op);
 }
 
-int fabric_submit_for_test(Fabric *f, const char *device, int (*fn)(void *arg), void *arg,
+int fabric_submit(Fabric *f, const char *device, int (*fn)(void *arg), void *arg,
                            FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
         FabricOp *op;
         int r;

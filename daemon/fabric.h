@@ -156,11 +156,11 @@ int fabric_read_sysfs_info(const char *device, FabricCtrlInfo *ret);
  * ret_device, 0 if there is none, negative errno on error. */
 int fabric_find_existing(const FabricHost *host, const Tid *tid, char *ret_device, size_t size);
 
-/* Test hook: run fn(arg) on a worker like any operation (device may be NULL:
- * what fabric_busy() matches).  The callback gets fn's return value as error
- * and NULL as result. */
-int fabric_submit_for_test(Fabric *f, const char *device, int (*fn)(void *arg), void *arg,
-                           FabricDoneFn cb, void *userdata, FabricOp **ret_op);
+/* Run any blocking fn(arg) on a worker like an operation (device may be
+ * NULL: what fabric_busy() matches).  The callback gets fn's return value as
+ * error and NULL as result.  Used for host name resolution and by tests. */
+int fabric_submit(Fabric *f, const char *device, int (*fn)(void *arg), void *arg,
+                  FabricDoneFn cb, void *userdata, FabricOp **ret_op);
 
 static inline void fabric_freep(Fabric **f) {
         if (*f)

@@ -14,9 +14,11 @@
 #include "config.h"
 #include "dc.h"
 #include "fabric.h"
+#include "filter.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "resolve.h"
 #include "strv.h"
 #include "udev.h"
 #include "zeroconf.h"
@@ -197,11 +199,58 @@ static int manager_load_cache(Manager *m) {
 
 /* ---- reconciliation ---- */
 
+/* Configured DCs named by host name: the resolved address stands in for the
+ * name (exclusions apply to both spellings).  Returns a shallow copy of the
+ * configuration whose controller list is *ret_list (free both with free()). */
+static int resolve_configured(Manager *m, Conf *ret_conf, ConfController **ret_list) {
+        ConfController *l;
+        size_t n = 0;
+
+        l = calloc(m->conf->n_controllers ?: 1, sizeof(ConfController));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->conf->n_controllers; i++) {
+                const ConfController *c = &m->conf->controllers[i];
+                const char *addr = NULL;
+                Tid t;
+                int r;
+
+                l[n] = *c;
+                if (!c->transport || !c->traddr || (!streq(c->transport, "tcp") && !streq(c->transport, "rdma")) ||
+                    ip_family_of(c->traddr) != 0) {
+                        n++;
+                        continue;
+                }
+                /* Excluded by name: no need to resolve it. */
+                if (tid_init(&t, c->transport, c->traddr, c->trsvcid, c->nqn, c->host_traddr, c->host_iface,
+                             c->host_nqn, m->sys->hostnqn, m->conf->ignore_iface) >= 0) {
+                        long k = filter_excluded(m->conf->excludes, m->conf->n_excludes, &t);
+
+                        tid_done(&t);
+                        if (k >= 0) {
+                                log_debug("%s excluded by name (line %u)", c->traddr, m->conf->excludes[k].line);
+                                continue;
+                        }
+                }
+                r = resolver_lookup(m->resolver, c->traddr, m->conf->ip_family, &addr);
+                if (r <= 0)
+                        continue;   /* in flight, or failed: not a candidate (yet) */
+                l[n++].traddr = (char *) addr;
+        }
+        *ret_conf = *m->conf;
+        ret_conf->controllers = l;
+        ret_conf->n_controllers = n;
+        *ret_list = l;
+        return 0;
+}
+
 static int build_and_reconcile(Manager *m) {
         _cleanup_free_ ReferralSource *refs = NULL;
         _cleanup_free_ DiscoveredService *disc = NULL;
         _cleanup_free_ CurrentDc *cur = NULL;
         ZeroconfService * const *zs = NULL;
+        _cleanup_free_ ConfController *resolved_list = NULL;
+        Conf resolved;
         CandidateSet cand = {};
         ReconcilePlan plan = {};
         size_t n_refs = 0, n_disc = 0, n_alloc = 0;
@@ -235,7 +284,10 @@ static int build_and_reconcile(Manager *m) {
                         };
         }
 
-        r = candidates_build(&cand, m->conf, m->sys->hostnqn, refs, n_refs, disc, n_disc);
+        r = resolve_configured(m, &resolved, &resolved_list);
+        if (r < 0)
+                return r;
+        r = candidates_build(&cand, &resolved, m->sys->hostnqn, refs, n_refs, disc, n_disc);
         if (r < 0)
                 return r;
         for (char **msg = cand.messages; msg && *msg; msg++)
@@ -253,7 +305,7 @@ static int build_and_reconcile(Manager *m) {
                         .expired = m->dcs[i]->expired,
                 };
 
-        r = reconcile(&cand, cur, m->n_dcs, m->conf, &plan);
+        r = reconcile(&cand, cur, m->n_dcs, &resolved, &plan);
         if (r < 0)
                 goto finish;
 
@@ -474,6 +526,14 @@ static void on_uevent(Udev *u, const UdevEvent *ev, void *userdata) {
         }
 }
 
+static void on_resolved(Resolver *r, void *userdata) {
+        Manager *m = userdata;
+
+        /* An address arrived (or a retry is due): reconcile at once. */
+        if (!m->stopping)
+                manager_arm_reconcile(m, 0);
+}
+
 /* ---- zeroconf ---- */
 
 static void on_zeroconf_changed(Zeroconf *z, void *userdata) {
@@ -499,6 +559,7 @@ static int manager_reload(Manager *m) {
         manager_apply_log_level(m);
         if (m->zeroconf)
                 (void) zeroconf_set_enabled(m->zeroconf, m->conf->zeroconf);
+        resolver_flush(m->resolver);
         log_info("Reloaded %s", m->conf_file);
         manager_arm_reconcile(m, 0);
 done:
@@ -586,6 +647,9 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 return log_error_errno(r, "Failed to start the fabric workers: %m");
         manager_apply_log_level(m);
+        r = resolver_new(&m->resolver, m->event, m->fabric, on_resolved, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up name resolution: %m");
         if (!fabric_have_fabrics())
                 log_error("/dev/nvme-fabrics is missing (is nvme-fabrics loaded?): connections will be retried");
 
@@ -614,6 +678,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         /* Workers first: no completion may reach a freed DC. */
         m->fabric = fabric_free(m->fabric);
+        m->resolver = resolver_free(m->resolver);
         for (size_t i = 0; i < m->n_dcs; i++)
                 dc_free(m->dcs[i]);
         free(m->dcs);

@@ -11,6 +11,7 @@
 
 typedef struct Dc Dc;
 typedef struct Fabric Fabric;
+typedef struct Resolver Resolver;
 typedef struct Udev Udev;
 typedef struct Zeroconf Zeroconf;
 
@@ -25,6 +26,7 @@ typedef struct Manager {
         sd_bus *bus;
         sd_bus_slot *slot_main, *slot_debug;
         Fabric *fabric;
+        Resolver *resolver;
         Udev *udev;
         Zeroconf *zeroconf;
 

@@ -351,6 +351,16 @@ def corrupt_cache_ignored(env):
 
 
 @case
+@with_env(conf='[Global]\nip-family=ipv4\n[Controllers]\ncontroller=transport=tcp;traddr=localhost;trsvcid=8020\n'
+              'controller=transport=tcp;traddr=localhost;trsvcid=8021\nexclude=traddr=localhost;trsvcid=8021\n')
+def host_name_resolution(env):
+    """A host name in controller= is resolved off the loop; exclusions apply by name too."""
+    wait_for(lambda: [(c['traddr'], c['trsvcid']) for c in env.list_controllers()] == [('127.0.0.1', '8020')],
+             10, 'localhost resolved to 127.0.0.1')
+    check('Resolved localhost to 127.0.0.1' in env.read_log(), 'resolution is logged')
+
+
+@case
 @with_env()
 def name_already_owned(env):
     p = subprocess.run([STAFD, '-f', env.conf, '--sys-conf=' + env.sysconf], env=env.env,

@@ -106,7 +106,7 @@ static void test_hundred_jobs(void **state) {
 
         assert_int_equal(fabric_new(&f, e, 4), 0);
         for (intptr_t i = 0; i < 100; i++)
-                assert_int_equal(fabric_submit_for_test(f, NULL, job_value, (void *) i,
+                assert_int_equal(fabric_submit(f, NULL, job_value, (void *) i,
                                                         on_value_done, &c, NULL), 0);
         assert_int_equal(sd_event_loop(e), 0);
         assert_int_equal(c.n, 100);
@@ -140,9 +140,9 @@ static void test_cancel(void **state) {
         cancel_event = e;
         /* One worker: jobs complete in submission order. */
         assert_int_equal(fabric_new(&f, e, 1), 0);
-        assert_int_equal(fabric_submit_for_test(f, "nvme5", job_gate, (void *) 3,
+        assert_int_equal(fabric_submit(f, "nvme5", job_gate, (void *) 3,
                                                 on_must_not_run, NULL, &op), 0);
-        assert_int_equal(fabric_submit_for_test(f, NULL, job_value, (void *) 7,
+        assert_int_equal(fabric_submit(f, NULL, job_value, (void *) 7,
                                                 on_after_cancel, &called, NULL), 0);
         fabric_op_cancel(op);
         /* Still busy: the job itself runs to its end. */
@@ -181,7 +181,7 @@ static void test_busy(void **state) {
         gate_reset();
         assert_int_equal(fabric_new(&b.f, e, 2), 0);
         assert_false(fabric_busy(b.f, "nvme3"));
-        assert_int_equal(fabric_submit_for_test(b.f, "nvme3", job_gate, (void *) 0,
+        assert_int_equal(fabric_submit(b.f, "nvme3", job_gate, (void *) 0,
                                                 on_busy_done, &b, NULL), 0);
         assert_true(fabric_busy(b.f, "nvme3"));
         assert_false(fabric_busy(b.f, "nvme30"));
@@ -205,7 +205,7 @@ static void test_free_in_flight(void **state) {
         gate_reset();
         assert_int_equal(fabric_new(&f, e, 2), 0);
         for (int i = 0; i < 10; i++)
-                assert_int_equal(fabric_submit_for_test(f, "nvme1", job_sleep, (void *) 50,
+                assert_int_equal(fabric_submit(f, "nvme1", job_sleep, (void *) 50,
                                                         on_must_not_run, NULL, NULL), 0);
         /* Let both workers pick a job. */
         while (atomic_load(&gate.started) < 2)
@@ -227,7 +227,7 @@ static void test_free_completed_undispatched(void **state) {
         gate_reset();
         assert_int_equal(fabric_new(&f, e, 2), 0);
         for (int i = 0; i < 4; i++)
-                assert_int_equal(fabric_submit_for_test(f, NULL, job_sleep, (void *) 0,
+                assert_int_equal(fabric_submit(f, NULL, job_sleep, (void *) 0,
                                                         on_must_not_run, NULL, NULL), 0);
         while (atomic_load(&gate.finished) < 4)
                 sleep_ms(1);
@@ -243,8 +243,8 @@ static void test_errors(void **state) {
         assert_int_equal(fabric_new(&f, e, 0), -EINVAL);
         assert_int_equal(fabric_new(&f, NULL, 1), -EINVAL);
         assert_int_equal(fabric_new(&f, e, 1), 0);
-        assert_int_equal(fabric_submit_for_test(f, "eth0", job_value, NULL, NULL, NULL, NULL), -EINVAL);
-        assert_int_equal(fabric_submit_for_test(f, "nvme1/../x", job_value, NULL, NULL, NULL, NULL), -EINVAL);
+        assert_int_equal(fabric_submit(f, "eth0", job_value, NULL, NULL, NULL, NULL), -EINVAL);
+        assert_int_equal(fabric_submit(f, "nvme1/../x", job_value, NULL, NULL, NULL, NULL), -EINVAL);
         assert_int_equal(fabric_get_dlp(f, "../../etc", true, NULL, NULL, NULL), -EINVAL);
         assert_int_equal(fabric_connect(f, NULL, NULL, NULL, NULL, NULL), -EINVAL);
         assert_string_equal(fabric_strerror(-ENOENT, buf, sizeof(buf)), strerror(ENOENT));
