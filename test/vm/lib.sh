@@ -141,6 +141,8 @@ _lib_exit() {
 	exit "$rc"
 }
 trap _lib_exit EXIT
+# The guest-side timeout sends TERM: still run the clean-up.
+trap 'log "terminated (timeout?)" >&2; exit 143' TERM INT
 
 # ------------------------------------------------------------------ nvmet
 
