@@ -9,7 +9,7 @@ PACKAGES=(
         meson ninja-build pkg-config gcc clang libclang-rt-14-dev
         libsystemd-dev libnvme-dev libavahi-client-dev libinih-dev libjson-c-dev libcmocka-dev
         # system tests
-        dbus avahi-daemon avahi-utils python3 python3-dasbus util-linux iproute2 socat valgrind
+        dbus avahi-daemon avahi-utils python3 python3-dasbus python3-dbus python3-gi util-linux iproute2 socat valgrind
         # VM suite (real kernel under qemu)
         qemu-system-x86 busybox-static cpio kmod nvme-cli systemd udev
 )

@@ -1,0 +1,6 @@
+#!/bin/bash
+# The benchmark (not part of the test suites): run by test/vm/bench.
+stafd_require
+nvmet_setup
+on_exit nvmet_cleanup
+/usr/bin/python3 "$STAFD_VM_HARNESS/bench.py" "$@"
