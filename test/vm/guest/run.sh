@@ -3,8 +3,11 @@
 # lib.sh sourced, record its output, exit status and the journal in the
 # results share, then let the unit's SuccessAction power the VM off.
 set -uo pipefail
+# Exported: scenarios see STAFD_VM_STAGE, STAFD_VM_SCENARIO, … too.
+set -a
 # shellcheck source=/dev/null
 . /stafd-vm/vm.conf
+set +a
 # shellcheck source=/dev/null
 . /stafd-vm/args.bash # STAFD_VM_ARGS=(…)
 
