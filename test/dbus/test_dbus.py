@@ -388,6 +388,39 @@ def command_line(env):
 
 @case
 @with_env(start=False)
+def dump_config_tricky(env):
+    """stafd --dump-config on a file with everything that bites: inline
+    comments, ';' with spaces, a 223-byte NQN, a 4000-character line, repeated
+    keys, bad values, continuation lines, an unknown section."""
+    nqn = 'nqn.2024-01.io.example:' + 'x' * 200
+    secret = 'DHHC-1:00:' + 'A' * 4000 + '=:'
+    env.write_conf('[Global]\nKATO = 45   # inline comment\nkato=50\nqueue-size=4096\n'
+                   'ip-family = ipv6\n[Controllers]\n'
+                   'controller = transport=tcp ; traddr=127.0.0.1 ; trsvcid=8009 ; nqn=%s ; host-iface=lo   # DDC\n'
+                   'controller=transport=tcp;traddr=::1;dhchap-secret=%s\n'
+                   'exclude=transport=tcp;traddr=127.0.0.9\n    transport=tcp;traddr=127.0.0.10\n'
+                   '[Bogus]\nx=1\n' % (nqn, secret))
+    p = subprocess.run([STAFD, '-f', env.conf, '--sys-conf=' + env.sysconf, '--dump-config'],
+                       capture_output=True, text=True)
+    check_eq(p.returncode, 0, 'exit code')
+    d = json.loads(p.stdout)['stafd.conf']
+    check_eq(d['Global']['kato'], 50, 'last kato wins, inline comment stripped')
+    check_eq(d['Global']['queue-size'], None, 'out-of-range queue-size falls back to the driver default')
+    check_eq(d['Global']['ip-family'], 'ipv6', 'ip-family')
+    c = d['Controllers']['controller']
+    check_eq(len(c), 2, 'both controllers kept')
+    check_eq((c[0]['traddr'], c[0]['trsvcid'], c[0]['nqn'], c[0]['host-iface']),
+             ('127.0.0.1', '8009', nqn, 'lo'), 'fields around spaced ";" and a 223-byte NQN')
+    check_eq(c[1]['dhchap-secret'], '<set>', 'a 4000-character line is read whole; secret not printed')
+    check_eq([e['traddr'] for e in d['Controllers']['exclude']], ['127.0.0.9', '127.0.0.10'], 'continuation')
+    check('queue-size' in p.stderr and '4096' in p.stderr and ':4:' in p.stderr, 'warning names line/key/value')
+    check('Bogus' in p.stderr, 'unknown section warned')
+    check(secret not in p.stdout + p.stderr, 'the secret is never printed')
+    check_eq(json.loads(p.stdout)['sys.conf']['hostnqn'], HOSTNQN, 'host NQN from sys.conf')
+
+
+@case
+@with_env(start=False)
 def sd_notify(env):
     path = os.path.join(env.dir, 'notify')
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
