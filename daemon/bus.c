@@ -34,14 +34,20 @@ static bool caller_is_root(sd_bus_message *msg) {
 
 /* ---- key/value descriptions, rendered as a{ss} or JSON ---- */
 
-static int kv_add(char ***kv, const char *k, const char *v) {
-        if (strv_extend(kv, k) < 0 || strv_extend(kv, strempty(v)) < 0)
-                return -ENOMEM;
-        return 0;
+/* Alternating keys and values.  The first failure sticks: later additions
+ * are no-ops, and kv_take() reports it once. */
+typedef struct Kv {
+        char **l;
+        int error;
+} Kv;
+
+static void kv_add(Kv *kv, const char *k, const char *v) {
+        if (kv->error == 0 && (strv_extend(&kv->l, k) < 0 || strv_extend(&kv->l, strempty(v)) < 0))
+                kv->error = -ENOMEM;
 }
 
-static int kv_addf(char ***kv, const char *k, const char *fmt, ...) _printf_(3, 4);
-static int kv_addf(char ***kv, const char *k, const char *fmt, ...) {
+static void kv_addf(Kv *kv, const char *k, const char *fmt, ...) _printf_(3, 4);
+static void kv_addf(Kv *kv, const char *k, const char *fmt, ...) {
         _cleanup_free_ char *v = NULL;
         va_list ap;
         int r;
@@ -49,99 +55,86 @@ static int kv_addf(char ***kv, const char *k, const char *fmt, ...) {
         va_start(ap, fmt);
         r = vasprintf(&v, fmt, ap);
         va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        return kv_add(kv, k, v);
+        if (r < 0) {
+                v = NULL;
+                kv->error = -ENOMEM;
+                return;
+        }
+        kv_add(kv, k, v);
 }
 
-static int kv_add_opt(char ***kv, const char *k, int v) {
-        if (v == CONF_UNSET)
-                return 0;
-        return kv_addf(kv, k, "%d", v);
+/* Per-DC settings: only those the controller= line gives. */
+static void kv_add_opt(Kv *kv, const char *k, int v) {
+        if (v != CONF_UNSET)
+                kv_addf(kv, k, "%d", v);
 }
 
-static int kv_add_bool_opt(char ***kv, const char *k, int v) {
-        if (v == CONF_UNSET)
-                return 0;
-        return kv_add(kv, k, v ? "True" : "False");
+static void kv_add_bool_opt(Kv *kv, const char *k, int v) {
+        if (v != CONF_UNSET)
+                kv_add(kv, k, v ? "True" : "False");
+}
+
+static int kv_take(Kv *kv, char ***ret) {
+        if (kv->error < 0) {
+                kv->l = strv_free(kv->l);
+                return kv->error;
+        }
+        *ret = TAKE_PTR(kv->l);
+        return 0;
 }
 
 static int dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, char ***ret) {
-        _cleanup_strv_free_ char **kv = NULL;
-        int r = 0;
+        Kv kv = {};
+        char timer[64];
 
-        for (unsigned i = 0; i < TID_N_FIELDS && r >= 0; i++)
-                r = kv_add(&kv, tid_field_names[i], tid_field_const(&dc->tid, i));
-        if (r >= 0)
-                r = kv_add(&kv, "device", dc_device(dc));
+        for (unsigned i = 0; i < TID_N_FIELDS; i++)
+                kv_add(&kv, tid_field_names[i], tid_field_const(&dc->tid, i));
+        kv_add(&kv, "device", dc_device(dc));
 
-        /* The per-DC settings of its controller= line. */
-        if (r >= 0 && dc->conf) {
+        if (dc->conf) {
                 const ConfController *c = dc->conf;
 
                 if (c->dhchap_secret)
-                        r = kv_add(&kv, "dhchap-secret", redact ? REDACTED : c->dhchap_secret);
-                if (r >= 0 && c->dhchap_ctrl_secret)
-                        r = kv_add(&kv, "dhchap-ctrl-secret", redact ? REDACTED : c->dhchap_ctrl_secret);
-                if (r >= 0)
-                        r = kv_add_bool_opt(&kv, "hdr-digest", c->opts.hdr_digest);
-                if (r >= 0)
-                        r = kv_add_bool_opt(&kv, "data-digest", c->opts.data_digest);
-                if (r >= 0)
-                        r = kv_add_opt(&kv, "kato", c->opts.kato);
-                if (r >= 0)
-                        r = kv_add_opt(&kv, "queue-size", c->opts.queue_size);
-                if (r >= 0)
-                        r = kv_add_opt(&kv, "reconnect-delay", c->opts.reconnect_delay);
-                if (r >= 0)
-                        r = kv_add_opt(&kv, "ctrl-loss-tmo", c->opts.ctrl_loss_tmo);
-                if (r >= 0)
-                        r = kv_add_bool_opt(&kv, "disable-sqflow", c->opts.disable_sqflow);
+                        kv_add(&kv, "dhchap-secret", redact ? REDACTED : c->dhchap_secret);
+                if (c->dhchap_ctrl_secret)
+                        kv_add(&kv, "dhchap-ctrl-secret", redact ? REDACTED : c->dhchap_ctrl_secret);
+                kv_add_bool_opt(&kv, "hdr-digest", c->opts.hdr_digest);
+                kv_add_bool_opt(&kv, "data-digest", c->opts.data_digest);
+                kv_add_opt(&kv, "kato", c->opts.kato);
+                kv_add_opt(&kv, "queue-size", c->opts.queue_size);
+                kv_add_opt(&kv, "reconnect-delay", c->opts.reconnect_delay);
+                kv_add_opt(&kv, "ctrl-loss-tmo", c->opts.ctrl_loss_tmo);
+                kv_add_bool_opt(&kv, "disable-sqflow", c->opts.disable_sqflow);
         }
 
-        if (r >= 0 && detailed) {
-                char timer[64];
+        if (!detailed)
+                return kv_take(&kv, ret);
 
-                dc_format_timer(dc->timers[DC_TIMER_CONNECT], dc->intervals[DC_TIMER_CONNECT], timer, sizeof(timer));
-                r = kv_add(&kv, "origin", dc_origin_to_string(dc->origin));
-                if (r >= 0)
-                        r = kv_add(&kv, "connected", dc_is_connected(dc) ? "True" : "False");
-                if (r >= 0)
-                        r = kv_addf(&kv, "connect attempts", "%u", dc->connect_attempts);
-                if (r >= 0)
-                        r = kv_add(&kv, "retry connect timer", timer);
-                if (r >= 0)
-                        r = kv_add(&kv, "hostid", dc->info.hostid);
-                if (r >= 0)
-                        r = kv_add(&kv, "hostnqn", dc->info.hostnqn);
-                if (r >= 0)
-                        r = kv_add(&kv, "model", dc->info.model);
-                if (r >= 0)
-                        r = kv_add(&kv, "serial", dc->info.serial);
-                if (r >= 0)
-                        r = kv_add(&kv, "dctype", dc->info.dctype);
-                if (r >= 0)
-                        r = kv_add(&kv, "cntrltype", dc->info.cntrltype);
-                if (r >= 0 && dc->origin == DC_ORIGIN_DISCOVERED) {
-                        int64_t p = m->conf->zeroconf_persistence_sec;
-                        uint64_t now = 0;
+        dc_format_timer(dc->timers[DC_TIMER_CONNECT], dc->intervals[DC_TIMER_CONNECT], timer, sizeof(timer));
+        kv_add(&kv, "origin", dc_origin_to_string(dc->origin));
+        kv_add(&kv, "connected", dc_is_connected(dc) ? "True" : "False");
+        kv_addf(&kv, "connect attempts", "%u", dc->connect_attempts);
+        kv_add(&kv, "retry connect timer", timer);
+        kv_add(&kv, "hostid", dc->info.hostid);
+        kv_add(&kv, "hostnqn", dc->info.hostnqn);
+        kv_add(&kv, "model", dc->info.model);
+        kv_add(&kv, "serial", dc->info.serial);
+        kv_add(&kv, "dctype", dc->info.dctype);
+        kv_add(&kv, "cntrltype", dc->info.cntrltype);
+        if (dc->origin == DC_ORIGIN_DISCOVERED) {
+                int64_t p = m->conf->zeroconf_persistence_sec;
+                uint64_t now = 0;
 
-                        dc_format_timer(dc->unresponsive_timer, p < 0 ? 0 : (uint64_t) p * USEC_PER_SEC,
-                                        timer, sizeof(timer));
-                        r = kv_add(&kv, "unresponsive timer", timer);
-                        if (r >= 0)
-                                r = kv_addf(&kv, "unresponsive timeout", "%llds", (long long) p);
-                        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-                        if (r >= 0)
-                                r = kv_addf(&kv, "unresponsive time", "%.1fs",
-                                            dc->unresponsive_since && now > dc->unresponsive_since
-                                            ? (double) (now - dc->unresponsive_since) / USEC_PER_SEC : 0.0);
-                }
+                dc_format_timer(dc->unresponsive_timer, p < 0 ? 0 : (uint64_t) p * USEC_PER_SEC,
+                                timer, sizeof(timer));
+                (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+                kv_add(&kv, "unresponsive timer", timer);
+                kv_addf(&kv, "unresponsive timeout", "%llds", (long long) p);
+                kv_addf(&kv, "unresponsive time", "%.1fs",
+                        dc->unresponsive_since && now > dc->unresponsive_since
+                        ? (double) (now - dc->unresponsive_since) / USEC_PER_SEC : 0.0);
         }
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(kv);
-        return 0;
+        return kv_take(&kv, ret);
 }
 
 static int append_kv(sd_bus_message *reply, char **kv) {
