@@ -657,12 +657,6 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 log_warning_errno(r, "No uevents: AENs and removals will not be seen: %m");
 
-        r = zeroconf_new(&m->zeroconf, m->event, on_zeroconf_changed, m);
-        if (r < 0)
-                log_warning_errno(r, "mDNS discovery unavailable: %m");
-        else
-                (void) zeroconf_set_enabled(m->zeroconf, m->conf->zeroconf);
-
         (void) manager_load_cache(m);
 
         r = bus_setup(m);
@@ -700,8 +694,28 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
+/* mDNS starts right after READY=1: creating the Avahi client costs several
+ * synchronous bus round trips that nothing before READY needs. */
+static int on_start_zeroconf(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        /* A floating source owned by the loop: just switch it off. */
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        r = zeroconf_new(&m->zeroconf, m->event, on_zeroconf_changed, m);
+        if (r < 0)
+                log_warning_errno(r, "mDNS discovery unavailable: %m");
+        else
+                (void) zeroconf_set_enabled(m->zeroconf, m->conf->zeroconf);
+        return 0;
+}
+
 int manager_run(Manager *m) {
         int r;
+
+        r = sd_event_add_defer(m->event, NULL, on_start_zeroconf, m);
+        if (r < 0)
+                log_warning_errno(r, "mDNS discovery unavailable: %m");
 
         /* The first reconciliation runs at once: serve the cache and start
          * connecting without the coalescing delay. */

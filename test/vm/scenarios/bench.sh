@@ -3,4 +3,4 @@
 stafd_require
 nvmet_setup
 on_exit nvmet_cleanup
-/usr/bin/python3 "$STAFD_VM_HARNESS/bench.py" "$@"
+/usr/bin/python3 -u "$STAFD_VM_HARNESS/bench.py" "$@"
