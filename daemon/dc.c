@@ -491,15 +491,6 @@ void dc_set_announced(Dc *dc, bool announced) {
                 dc_log_errno(dc, LOG_ERR, r, "Failed to arm the unresponsive timer: %m");
 }
 
-static void on_disconnect_done(FabricOp *op, int error, void *result, void *userdata) {
-        char *name = userdata;
-        char buf[128];
-
-        if (error != 0)
-                log_warning("%s: disconnect failed: %s", name, fabric_strerror(error, buf, sizeof(buf)));
-        free(name);
-}
-
 bool dc_begin_delete(Dc *dc, bool disconnect) {
         Manager *m = dc->manager;
 
@@ -518,11 +509,8 @@ bool dc_begin_delete(Dc *dc, bool disconnect) {
         }
 
         if (disconnect && dc->device[0]) {
-                char *n = strdup(dc->name);
-
                 dc_log(dc, LOG_INFO, "Disconnecting");
-                if (fabric_disconnect(m->fabric, dc->device, on_disconnect_done, n, NULL) < 0)
-                        free(n);
+                manager_disconnect(m, dc->device, dc->name);
         }
         return true;
 }

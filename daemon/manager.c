@@ -93,6 +93,47 @@ static void manager_delete_dc(Manager *m, Dc *dc, bool disconnect) {
         m->zombies[m->n_zombies++] = dc;
 }
 
+/* Stopping is done once no operation that must finish is left. */
+static void manager_maybe_exit(Manager *m) {
+        if (m->stopping && m->n_zombies == 0 && m->n_disconnecting == 0)
+                (void) sd_event_exit(m->event, 0);
+}
+
+typedef struct Disconnect {
+        Manager *manager;
+        char *name;
+} Disconnect;
+
+static void on_disconnect_done(FabricOp *op, int error, void *result, void *userdata) {
+        Disconnect *d = userdata;
+        char buf[128];
+
+        if (error != 0)
+                log_warning("%s: disconnect failed: %s", d->name, fabric_strerror(error, buf, sizeof(buf)));
+        d->manager->n_disconnecting--;
+        manager_maybe_exit(d->manager);
+        free(d->name);
+        free(d);
+}
+
+void manager_disconnect(Manager *m, const char *device, const char *name) {
+        Disconnect *d = calloc(1, sizeof(Disconnect));
+
+        if (!d || !(d->name = strdup(name))) {
+                free(d);
+                (void) log_oom();
+                return;
+        }
+        d->manager = m;
+        if (fabric_disconnect(m->fabric, device, on_disconnect_done, d, NULL) < 0) {
+                log_warning("%s: cannot disconnect %s", name, device);
+                free(d->name);
+                free(d);
+                return;
+        }
+        m->n_disconnecting++;
+}
+
 void manager_zombie_done(Manager *m, Dc *dc) {
         for (size_t i = 0; i < m->n_zombies; i++)
                 if (m->zombies[i] == dc) {
@@ -101,8 +142,7 @@ void manager_zombie_done(Manager *m, Dc *dc) {
                         break;
                 }
         dc_free(dc);
-        if (m->stopping && m->n_zombies == 0)
-                (void) sd_event_exit(m->event, 0);
+        manager_maybe_exit(m);
 }
 
 /* ---- cache ---- */
@@ -589,8 +629,7 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
                 m->n_dcs--;
                 manager_delete_dc(m, dc, disconnect);
         }
-        if (m->n_zombies == 0)
-                (void) sd_event_exit(m->event, 0);
+        manager_maybe_exit(m);
         return 0;
 }
 

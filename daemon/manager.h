@@ -50,6 +50,8 @@ typedef struct Manager {
         /* DCs being deleted that wait for an in-flight operation before disconnecting. */
         Dc **zombies;
         size_t n_zombies;
+        /* Disconnects in flight: stopping waits for them. */
+        unsigned n_disconnecting;
 } Manager;
 
 /* Takes ownership of conf and sys. */
@@ -63,6 +65,8 @@ void manager_schedule_reconcile(Manager *m, const char *why);
 void manager_schedule_save(Manager *m);
 void manager_dc_log_pages_changed(Manager *m, Dc *dc, bool referrals_changed);
 void manager_dc_expired(Manager *m, Dc *dc);
+/* Disconnect a kernel controller; on stop, exit waits for it. */
+void manager_disconnect(Manager *m, const char *device, const char *name);
 /* A deleted DC finished its last operation: free it. */
 void manager_zombie_done(Manager *m, Dc *dc);
 int manager_set_tron(Manager *m, bool on);

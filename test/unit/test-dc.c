@@ -72,12 +72,6 @@ int fabric_get_dlp(Fabric *f, const char *device, bool try_pleo,
         return 0;
 }
 
-int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
-        (void) snprintf(disconnected, sizeof(disconnected), "%s", device);
-        n_disconnects++;
-        cb(NULL, 0, NULL, userdata);
-        return 0;
-}
 
 void fabric_op_cancel(FabricOp *op) {
         op->cancelled = true;
@@ -126,6 +120,11 @@ void manager_zombie_done(Manager *m, Dc *dc) {
 }
 
 void manager_schedule_reconcile(Manager *m, const char *why) {
+}
+
+void manager_disconnect(Manager *m, const char *device, const char *name) {
+        (void) snprintf(disconnected, sizeof(disconnected), "%s", device);
+        n_disconnects++;
 }
 
 /* ---- fixtures ---- */
