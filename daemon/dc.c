@@ -235,7 +235,9 @@ static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
         if (dc->timers[DC_TIMER_CONNECT])
                 (void) sd_event_source_set_enabled(dc->timers[DC_TIMER_CONNECT], SD_EVENT_OFF);
         dc_set_announced(dc, true);
-        if (was_failing)
+        if (dc->info.adopted)
+                dc_log(dc, LOG_INFO, "Adopted the existing kernel controller");
+        else if (was_failing)
                 dc_log(dc, LOG_INFO, "Connected after earlier failures");
         else
                 dc_log(dc, LOG_INFO, "Connected");
@@ -358,19 +360,6 @@ static void dc_kick(Dc *dc) {
                         .dhchap_secret = dc->conf ? dc->conf->dhchap_secret : NULL,
                         .dhchap_ctrl_secret = dc->conf ? dc->conf->dhchap_ctrl_secret : NULL,
                 };
-                char dev[32];
-
-                r = fabric_find_existing(&host, &dc->tid, dev, sizeof(dev));
-                if (r > 0) {
-                        FabricCtrlInfo info = {};
-
-                        (void) fabric_read_sysfs_info(dev, &info);
-                        (void) snprintf(info.device, sizeof(info.device), "%s", dev);
-                        dc_log(dc, LOG_INFO, "Adopting existing kernel controller %s", dev);
-                        dc_connected(dc, &info);
-                        dc_kick(dc);
-                        return;
-                }
 
                 dc_conn_opts(dc, &p.opts);
                 dc->op_kind = DC_WORK_CONNECT;

@@ -546,10 +546,33 @@ static int job_connect(FabricOp *op) {
         _cleanup_(nvme_free_treep) nvme_root_t root = NULL;
         struct nvme_fabrics_config cfg;
         const ConfConnOpts *o = &op->opts;
+        const Tid tid = {
+                .transport = (char *) strempty(op->transport),
+                .traddr = (char *) strempty(op->traddr),
+                .trsvcid = (char *) strempty(op->trsvcid),
+                .subsysnqn = (char *) strempty(op->subsysnqn),
+                .host_traddr = (char *) strempty(op->host_traddr),
+                .host_iface = (char *) strempty(op->host_iface),
+                .host_nqn = (char *) strempty(op->hostnqn),
+        };
+        char existing[32];
         nvme_host_t h;
         nvme_ctrl_t c;
         const char *name;
         int r;
+
+        /* Adopt a kernel controller that already matches (spec section 5
+         * step 1): after a restart, or one made by nvme-cli.  Done here, not
+         * on the loop: sysfs attributes of a controller that is being
+         * created can block while the kernel connects. */
+        if (fabric_find_existing(NULL, &tid, existing, sizeof(existing)) > 0) {
+                (void) snprintf(op->device, sizeof(op->device), "%s", existing);
+                r = job_info(op);
+                if (r < 0)
+                        return r;
+                op->info.adopted = true;
+                return 0;
+        }
 
         root = job_root();
         if (!root)

@@ -70,6 +70,7 @@ typedef struct FabricCtrlInfo {
         char serial[32];
         char hostnqn[256];
         char hostid[64];
+        bool adopted;        /* connect found an existing kernel controller */
 } FabricCtrlInfo;
 
 typedef struct FabricDlpResult {

@@ -32,7 +32,6 @@ struct FabricOp {
 
 static struct FabricOp ops[64];
 static unsigned n_ops;
-static int existing;               /* fabric_find_existing result */
 static char existing_dctype[16];
 static char disconnected[32];
 static unsigned n_disconnects;
@@ -89,13 +88,6 @@ int fabric_read_sysfs_info(const char *device, FabricCtrlInfo *ret) {
         return 0;
 }
 
-int fabric_find_existing(const FabricHost *host, const Tid *tid, char *ret_device, size_t size) {
-        if (!existing)
-                return 0;
-        (void) snprintf(ret_device, size, "nvme%d", existing);
-        return 1;
-}
-
 /* ---- fake manager ---- */
 
 static unsigned n_saves, n_changed, n_expired, n_zombies_done;
@@ -135,7 +127,6 @@ static SysConf sys = { .hostnqn = (char *) "nqn.2014-08.org.nvmexpress:uuid:test
 
 static int setup(void **state) {
         n_ops = 0;
-        existing = 0;
         existing_dctype[0] = 0;
         disconnected[0] = 0;
         n_disconnects = n_saves = n_changed = n_expired = n_zombies_done = 0;
@@ -338,12 +329,17 @@ static void test_remove_keeps_cache(void **state) {
 
 static void test_adopt_existing(void **state) {
         Dc *dc = make_dc(DC_ORIGIN_CONFIGURED);
+        FabricCtrlInfo i = info("nvme7", "");
 
-        existing = 7;
+        /* The connect operation found a matching kernel controller. */
+        i.adopted = true;
         dc_start(dc);
-        assert_int_equal(n_ops, 1);
-        assert_int_equal(last_op()->kind, OP_DLP);  /* no connect: adopted */
+        assert_int_equal(last_op()->kind, OP_CONNECT);
+        complete(last_op(), 0, &i);
+        assert_int_equal(n_ops, 2);
+        assert_int_equal(last_op()->kind, OP_DLP);
         assert_string_equal(dc_device(dc), "nvme7");
+        assert_true(dc->info.adopted);
         dc_free(dc);
 }
 
