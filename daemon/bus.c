@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,39 +260,46 @@ static struct json_object *dc_json(Manager *m, Dc *dc, bool detailed, bool redac
 }
 
 static int method_get_all_log_pages(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_json_ struct json_object *arr = NULL;
         _cleanup_free_ char *s = NULL;
         Manager *m = userdata;
         bool redact = !caller_is_root(msg);
+        JsonWriter w = {};
         int detailed, r;
 
         r = sd_bus_message_read(msg, "b", &detailed);
         if (r < 0)
                 return r;
-        arr = json_object_new_array_ext((int) m->n_dcs);
-        if (!arr)
-                return -ENOMEM;
-        for (size_t i = 0; i < m->n_dcs; i++) {
-                struct json_object *o = json_object_new_object(), *d, *l;
 
-                if (!o)
-                        return -ENOMEM;
-                d = dc_json(m, m->dcs[i], detailed, redact);
-                l = m->dcs[i]->dlp ? json_dlp(m->dcs[i]->dlp) : json_object_new_array();
-                if (!d || !l) {
-                        json_object_put(d);
-                        json_object_put(l);
-                        json_object_put(o);
-                        return -ENOMEM;
+        /* Streamed: with thousands of DLPEs a json-c tree would cost far more
+         * memory and time than the answer itself. */
+        json_writer_begin_array(&w);
+        for (size_t i = 0; i < m->n_dcs; i++) {
+                _cleanup_strv_free_ char **kv = NULL;
+
+                r = dc_describe(m, m->dcs[i], detailed, redact, &kv);
+                if (r < 0) {
+                        json_writer_done(&w);
+                        return r;
                 }
-                (void) json_object_object_add(o, "discovery-controller", d);
-                (void) json_object_object_add(o, "log-pages", l);
-                (void) json_object_array_add(arr, o);
+                json_writer_begin_object(&w);
+                json_writer_key(&w, "discovery-controller");
+                json_writer_begin_object(&w);
+                for (char **p = kv; p && p[0] && p[1]; p += 2)
+                        json_writer_kv(&w, p[0], p[1]);
+                json_writer_end_object(&w);
+                json_writer_key(&w, "log-pages");
+                json_writer_dlp(&w, m->dcs[i]->dlp);
+                json_writer_end_object(&w);
         }
-        s = json_to_string_dup(arr, false);
-        if (!s)
-                return -ENOMEM;
-        return sd_bus_reply_method_return(msg, "s", s);
+        json_writer_end_array(&w);
+        r = json_writer_take(&w, &s, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_reply_method_return(msg, "s", s);
+        /* Give the big buffers back now rather than keep them in the heap. */
+        s = mfree(s);
+        (void) malloc_trim(0);
+        return r;
 }
 
 /* ---- org.nvmexpress.staf.debug ---- */

@@ -30,42 +30,31 @@ void cache_entries_free(CacheEntry *entries, size_t n) {
 
 /* ---- save ---- */
 
-static struct json_object *cache_to_json(const CacheEntry *entries, size_t n) {
-        _cleanup_json_ struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
+/* The document is streamed, not built as a json-c tree: with 10 000 DLPEs a
+ * tree costs tens of MB of short-lived allocations on every save. */
+static int cache_to_text(const CacheEntry *entries, size_t n, char **ret, size_t *ret_len) {
+        JsonWriter w = {};
 
-        if (!root || !arr)
-                return NULL;
-        if (json_object_object_add(root, "format", json_object_new_string(CACHE_FORMAT)) < 0 ||
-            json_object_object_add(root, "version", json_object_new_int(CACHE_VERSION)) < 0)
-                return NULL;
-
+        json_writer_begin_object(&w);
+        json_writer_kv(&w, "format", CACHE_FORMAT);
+        json_writer_key(&w, "version");
+        json_writer_int(&w, CACHE_VERSION);
+        json_writer_key(&w, "controllers");
+        json_writer_begin_array(&w);
         for (size_t i = 0; i < n; i++) {
-                _cleanup_json_ struct json_object *c = json_object_new_object(), *tid = json_object_new_object();
-                struct json_object *lp;
-
-                if (!c || !tid)
-                        return NULL;
-                if (json_add_tid(tid, &entries[i].tid) < 0)
-                        return NULL;
-                if (json_object_object_add(c, "tid", TAKE_PTR(tid)) < 0)
-                        return NULL;
-                if (json_object_object_add(c, "origin",
-                                           json_object_new_string(strempty(entries[i].origin))) < 0)
-                        return NULL;
-                lp = json_dlp(entries[i].dlp);
-                if (!lp)
-                        return NULL;
-                if (json_object_object_add(c, "log-pages", lp) < 0) {
-                        json_object_put(lp);
-                        return NULL;
-                }
-                if (json_object_array_add(arr, c) < 0)
-                        return NULL;
-                c = NULL;
+                json_writer_begin_object(&w);
+                json_writer_key(&w, "tid");
+                json_writer_begin_object(&w);
+                json_writer_tid_fields(&w, &entries[i].tid);
+                json_writer_end_object(&w);
+                json_writer_kv(&w, "origin", entries[i].origin);
+                json_writer_key(&w, "log-pages");
+                json_writer_dlp(&w, entries[i].dlp);
+                json_writer_end_object(&w);
         }
-        if (json_object_object_add(root, "controllers", TAKE_PTR(arr)) < 0)
-                return NULL;
-        return TAKE_PTR(root);
+        json_writer_end_array(&w);
+        json_writer_end_object(&w);
+        return json_writer_take(&w, ret, ret_len);
 }
 
 static int write_all(int fd, const char *p, size_t n) {
@@ -84,21 +73,18 @@ static int write_all(int fd, const char *p, size_t n) {
 }
 
 int cache_save(const char *path, const CacheEntry *entries, size_t n) {
-        _cleanup_json_ struct json_object *root = NULL;
-        _cleanup_free_ char *tmp = NULL, *dir = NULL;
+        _cleanup_free_ char *tmp = NULL, *dir = NULL, *text = NULL;
         _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
-        const char *text, *slash, *base;
+        const char *slash, *base;
+        size_t len;
         int r;
 
         if (isempty(path))
                 return -EINVAL;
 
-        root = cache_to_json(entries, n);
-        if (!root)
-                return -ENOMEM;
-        text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!text)
-                return -ENOMEM;
+        r = cache_to_text(entries, n, &text, &len);
+        if (r < 0)
+                return r;
 
         slash = strrchr(path, '/');
         if (slash) {
@@ -125,7 +111,7 @@ int cache_save(const char *path, const CacheEntry *entries, size_t n) {
                 r = -errno;
                 goto fail;
         }
-        r = write_all(fd, text, strlen(text));
+        r = write_all(fd, text, len);
         if (r < 0)
                 goto fail;
         r = write_all(fd, "\n", 1);

@@ -23,6 +23,38 @@ struct json_object *json_dlp(const Dlp *d);
 int json_add_tid(struct json_object *obj, const Tid *t);
 int json_add_string(struct json_object *obj, const char *key, const char *value);
 
+/*
+ * A streaming writer for the large documents (get_all_log_pages, the cache
+ * file): no object tree, one growing buffer, RFC 8259 string escaping.
+ * Errors are sticky: calls after a failure do nothing, json_writer_take()
+ * reports it.  Nesting is limited to JSON_WRITER_MAX_DEPTH levels.
+ */
+#define JSON_WRITER_MAX_DEPTH 16
+
+typedef struct JsonWriter {
+        char *buf;
+        size_t len, cap;
+        int error;
+        unsigned depth;
+        bool first[JSON_WRITER_MAX_DEPTH];  /* nothing written yet at this level */
+        bool after_key;
+} JsonWriter;
+
+void json_writer_begin_object(JsonWriter *w);
+void json_writer_end_object(JsonWriter *w);
+void json_writer_begin_array(JsonWriter *w);
+void json_writer_end_array(JsonWriter *w);
+void json_writer_key(JsonWriter *w, const char *key);
+void json_writer_string(JsonWriter *w, const char *value);   /* NULL = "" */
+void json_writer_int(JsonWriter *w, long long value);
+void json_writer_kv(JsonWriter *w, const char *key, const char *value);
+void json_writer_dlpe(JsonWriter *w, const DlpEntry *e);   /* like json_dlpe() */
+void json_writer_dlp(JsonWriter *w, const Dlp *d);         /* like json_dlp(); NULL = [] */
+void json_writer_tid_fields(JsonWriter *w, const Tid *t);  /* the 7 keys, inside an object */
+/* The NUL-terminated text (malloc'd; *ret_len without the NUL), or -errno. */
+int json_writer_take(JsonWriter *w, char **ret, size_t *ret_len);
+void json_writer_done(JsonWriter *w);
+
 /* Serialise; pretty = 4-space indented.  malloc'd, NULL on OOM. */
 char *json_to_string_dup(struct json_object *o, bool pretty);
 
