@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -181,6 +182,8 @@ static int manager_save_now(Manager *m) {
                         .dlp = m->dcs[i]->dlp,
                 };
         r = cache_save(m->cache_path, e, m->n_dcs);
+        /* The document can be megabytes: hand the memory back at once. */
+        (void) malloc_trim(0);
         if (r < 0)
                 return log_warning_errno(r, "Failed to save %s: %m", m->cache_path);
         log_debug("Saved %zu controllers to %s", m->n_dcs, m->cache_path);
@@ -234,6 +237,8 @@ static int manager_load_cache(Manager *m) {
         }
         log_info("Restored %zu controllers from %s", m->n_dcs, m->cache_path);
         cache_entries_free(e, n);
+        /* Parsing built a json-c tree many times the size of what we keep. */
+        (void) malloc_trim(0);
         return 0;
 }
 
