@@ -491,13 +491,20 @@ void dc_set_announced(Dc *dc, bool announced) {
                 dc_log_errno(dc, LOG_ERR, r, "Failed to arm the unresponsive timer: %m");
 }
 
+typedef struct DisconnectCtx {
+        Manager *manager;
+        char name[];
+} DisconnectCtx;
+
 static void on_disconnect_done(FabricOp *op, int error, void *result, void *userdata) {
-        char *name = userdata;
+        DisconnectCtx *ctx = userdata;
+        Manager *m = ctx->manager;
         char buf[128];
 
         if (error != 0)
-                log_warning("%s: disconnect failed: %s", name, fabric_strerror(error, buf, sizeof(buf)));
-        free(name);
+                log_warning("%s: disconnect failed: %s", ctx->name, fabric_strerror(error, buf, sizeof(buf)));
+        free(ctx);
+        manager_disconnect_done(m);
 }
 
 bool dc_begin_delete(Dc *dc, bool disconnect) {
@@ -518,11 +525,21 @@ bool dc_begin_delete(Dc *dc, bool disconnect) {
         }
 
         if (disconnect && dc->device[0]) {
-                char *n = strdup(dc->name);
+                size_t l = strlen(dc->name) + 1;
+                DisconnectCtx *ctx = malloc(sizeof(DisconnectCtx) + l);
 
                 dc_log(dc, LOG_INFO, "Disconnecting");
-                if (fabric_disconnect(m->fabric, dc->device, on_disconnect_done, n, NULL) < 0)
-                        free(n);
+                if (!ctx) {
+                        (void) log_oom();
+                        return true;
+                }
+                ctx->manager = m;
+                memcpy(ctx->name, dc->name, l);
+                m->n_disconnecting++;
+                if (fabric_disconnect(m->fabric, dc->device, on_disconnect_done, ctx, NULL) < 0) {
+                        m->n_disconnecting--;
+                        free(ctx);
+                }
         }
         return true;
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <spawn.h>
@@ -91,6 +92,12 @@ static void manager_delete_dc(Manager *m, Dc *dc, bool disconnect) {
         m->zombies[m->n_zombies++] = dc;
 }
 
+/* Stopping: leave the loop once no operation we wait for is left. */
+static void manager_maybe_exit(Manager *m) {
+        if (m->stopping && m->n_zombies == 0 && m->n_disconnecting == 0)
+                (void) sd_event_exit(m->event, 0);
+}
+
 void manager_zombie_done(Manager *m, Dc *dc) {
         for (size_t i = 0; i < m->n_zombies; i++)
                 if (m->zombies[i] == dc) {
@@ -99,8 +106,13 @@ void manager_zombie_done(Manager *m, Dc *dc) {
                         break;
                 }
         dc_free(dc);
-        if (m->stopping && m->n_zombies == 0)
-                (void) sd_event_exit(m->event, 0);
+        manager_maybe_exit(m);
+}
+
+void manager_disconnect_done(Manager *m) {
+        assert(m->n_disconnecting > 0);
+        m->n_disconnecting--;
+        manager_maybe_exit(m);
 }
 
 /* ---- cache ---- */
@@ -528,8 +540,7 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
                 m->n_dcs--;
                 manager_delete_dc(m, dc, disconnect);
         }
-        if (m->n_zombies == 0)
-                (void) sd_event_exit(m->event, 0);
+        manager_maybe_exit(m);
         return 0;
 }
 

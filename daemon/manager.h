@@ -48,6 +48,9 @@ typedef struct Manager {
         /* DCs being deleted that wait for an in-flight operation before disconnecting. */
         Dc **zombies;
         size_t n_zombies;
+        /* Disconnects submitted and not completed yet: a stop waits for them,
+         * or the workers would be torn down with the job still queued. */
+        unsigned n_disconnecting;
 } Manager;
 
 /* Takes ownership of conf and sys. */
@@ -63,6 +66,8 @@ void manager_dc_log_pages_changed(Manager *m, Dc *dc, bool referrals_changed);
 void manager_dc_expired(Manager *m, Dc *dc);
 /* A deleted DC finished its last operation: free it. */
 void manager_zombie_done(Manager *m, Dc *dc);
+/* A disconnect submitted by a deleted DC completed. */
+void manager_disconnect_done(Manager *m);
 int manager_set_tron(Manager *m, bool on);
 
 Dc *manager_find_dc(Manager *m, const Tid *tid);

@@ -128,6 +128,10 @@ void manager_zombie_done(Manager *m, Dc *dc) {
 void manager_schedule_reconcile(Manager *m, const char *why) {
 }
 
+void manager_disconnect_done(Manager *m) {
+        m->n_disconnecting--;
+}
+
 /* ---- fixtures ---- */
 
 static Manager mgr;
