@@ -428,9 +428,8 @@ nvme_ctrl_count() {
 	local c addr n=0
 	for c in /sys/class/nvme/nvme*; do
 		addr=$(cat "$c/address" 2>/dev/null) || continue
-		case ",$addr," in
-		*",traddr=$1,"*",trsvcid=$2,"* | *",trsvcid=$2,"*",traddr=$1,"*) n=$((n + 1)) ;;
-		esac
+		case ",$addr," in *",traddr=$1,"*) ;; *) continue ;; esac
+		case ",$addr," in *",trsvcid=$2,"*) n=$((n + 1)) ;; esac
 	done
 	echo "$n"
 }
