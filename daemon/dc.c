@@ -247,6 +247,7 @@ static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
         if (streq(dc->info.dctype, "ddc") || streq(dc->info.dctype, "cdc"))
                 dc->pending |= DC_WORK_REGISTER;
         dc->pending |= DC_WORK_DLP;
+        dc->first_dlp_due = true;
 }
 
 /* A deleted DC whose operation just completed: disconnect if asked, then go. */
@@ -330,6 +331,11 @@ static void on_dlp_done(FabricOp *op, int error, void *result, void *userdata) {
                 return;
         }
 
+        dc->first_dlp_due = false;
+        /* A fetch succeeded: an older failure's retry is moot. */
+        dc->deferred &= ~DC_WORK_DLP;
+        if (dc->timers[DC_TIMER_DLP])
+                (void) sd_event_source_set_enabled(dc->timers[DC_TIMER_DLP], SD_EVENT_OFF);
         referrals_changed = dlp_referrals_differ(dc->dlp, res->dlp);
         dlp_free(dc->dlp);
         dc->dlp = TAKE_PTR(res->dlp);
@@ -404,6 +410,15 @@ void dc_on_aen(Dc *dc) {
 }
 
 void dc_on_nvme_event(Dc *dc, const char *event) {
+        /* The kernel says "connected" after every (re)connect, our own
+         * included: right after ours, the fetch it asks for is already
+         * queued or running, and a second one costs a whole log (seconds
+         * for a large one). A reconnect by the kernel also says
+         * "rediscover", which is never skipped. */
+        if (dc->first_dlp_due && streq(event, "connected")) {
+                dc_log(dc, LOG_DEBUG, "Received NVME_EVENT=connected for our own connect");
+                return;
+        }
         dc_log(dc, LOG_INFO, "Received NVME_EVENT=%s", event);
         (void) fabric_read_sysfs_info(dc->device, &dc->info);
         if (streq(dc->info.dctype, "ddc") || streq(dc->info.dctype, "cdc"))
@@ -415,6 +430,7 @@ void dc_on_nvme_event(Dc *dc, const char *event) {
 void dc_on_remove(Dc *dc) {
         dc_log(dc, LOG_WARNING, "Kernel controller removed; keeping the cached log page, reconnecting in 3s");
         dc->device[0] = 0;
+        dc->first_dlp_due = false;
         dc->info = (FabricCtrlInfo) {};
         dc->pending &= ~(DC_WORK_REGISTER | DC_WORK_DLP);
         dc->deferred &= ~(DC_WORK_REGISTER | DC_WORK_DLP);

@@ -51,6 +51,7 @@ typedef struct Dc {
 
         unsigned connect_attempts;
         bool failure_logged;   /* log a failure streak once */
+        bool first_dlp_due;    /* connected, first DLP not fetched yet */
         int last_error;
 
         /* Work waiting for its retry time; it moves to "pending" when the

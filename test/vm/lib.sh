@@ -400,3 +400,44 @@ staf_busctl() {
 	shift
 	busctl --system "$verb" org.nvmexpress.staf /org/nvmexpress/staf "$@"
 }
+
+# ------------------------------------------------------------------ stafd DC views
+# (small helpers shared by the engine scenarios; each costs a busctl/stafctl
+# and a python3 start, so poll them at a modest pace)
+
+STAFD_DISC_NQN=nqn.2014-08.org.nvmexpress.discovery
+
+# stafd_dlp_subnqns TRSVCID [TRADDR]: the subnqns stafd serves for the tcp
+# DC at TRADDR (default 127.0.0.1):TRSVCID, sorted, one a line (nothing for
+# an unknown DC).
+stafd_dlp_subnqns() {
+	busctl --system --json=short call org.nvmexpress.staf /org/nvmexpress/staf \
+		org.nvmexpress.staf get_log_pages sssssss tcp "${2:-127.0.0.1}" "$1" \
+		"$STAFD_DISC_NQN" "" "" "" |
+		python3 -c 'import json,sys; print("\n".join(sorted(e["subnqn"] for e in json.load(sys.stdin)["data"][0])))'
+}
+
+# stafd_dc_field TRSVCID KEY: one value of `stafctl --json ls -d` for the DC
+# with that trsvcid (empty if there is none).
+stafd_dc_field() {
+	stafctl --json ls -d |
+		python3 -c 'import json,sys; l=[c for c in json.load(sys.stdin) if c["trsvcid"]==sys.argv[1]]; print(l[0].get(sys.argv[2], "") if l else "")' "$1" "$2"
+}
+
+# nvme_ctrl_count TRADDR TRSVCID: how many kernel controllers have that
+# traddr and trsvcid in their address (any state).
+nvme_ctrl_count() {
+	local c addr n=0
+	for c in /sys/class/nvme/nvme*; do
+		addr=$(cat "$c/address" 2>/dev/null) || continue
+		case ",$addr," in *",traddr=$1,"*) ;; *) continue ;; esac
+		case ",$addr," in *",trsvcid=$2,"*) n=$((n + 1)) ;; esac
+	done
+	echo "$n"
+}
+
+# stafd_journal_count PATTERN: lines of stafd's journal (this boot) matching
+# the ERE PATTERN.
+stafd_journal_count() {
+	stafd_journal | grep -cE -- "$1" || true
+}
