@@ -250,12 +250,12 @@ start_stafd A zsA || exit 1
 busctl_mon A
 n_removed() { grep -c '"member":"dc_removed"' "$W/mon-A.json"; }
 
-wait_for A 10 'av["avahi-daemon"] == "running"' && pass "stafd browses through avahi-daemon on the shared bus" ||
+wait_for A 20 'av["avahi-daemon"] == "running"' && pass "stafd browses through avahi-daemon on the shared bus" ||
     fail "avahi block: $(dump A | head -20)"
 
 # Announced, nothing listening: resolved, not reachable, NOT a DC.
 publish A zsA ZS-DC1 _nvme-disc._tcp 8009 p=tcp nqn=$NQN1; PUB1=$LAST
-if wait_for A 10 'any(s["name"] == "ZS-DC1" and s["resolved"] for s in svcs)'; then
+if wait_for A 20 'any(s["name"] == "ZS-DC1" and s["resolved"] for s in svcs)'; then
     sleep 2.5   # > the 1.5 s reconciliation delay
     check A "$NO_DC1 and not any(s['name'] == 'ZS-DC1' and s['reachable'] for s in svcs)" &&
         pass "announced without a listener: resolved, not reachable, not a DC" ||
@@ -267,7 +267,7 @@ fi
 # Listener up: the 5 s retry makes it reachable -> discovered DC.
 listen zsA 127.0.0.1 8009; L1=$LAST
 S=$(date +%s)
-wait_for A 15 "$HAS_DC1 and any(s['name'] == 'ZS-DC1' and s['reachable'] and s['host-iface'] == 'lo' for s in svcs)" &&
+wait_for A 30 "$HAS_DC1 and any(s['name'] == 'ZS-DC1' and s['reachable'] and s['host-iface'] == 'lo' for s in svcs)" &&
     pass "listener up: discovered DC (tcp, 127.0.0.1, 8009, $NQN1, lo) after $(( $(date +%s) - S ))s, reachable in avahi block" ||
     fail "no discovered DC1: $(dump A)"
 grep -q "New discovered DC" "$W/stafd-A.log" && pass "stafd logs 'New discovered DC'" || fail "no 'New discovered DC' log"
@@ -288,7 +288,7 @@ grep -q "ZS-BOGUS.*p=bogus" "$W/stafd-A.log" && pass "p=bogus: error in stafd's 
 # Excluded by traddr+trsvcid: reachable, but never a DC.
 publish A zsA ZS-EXCL _nvme-disc._tcp 8012 p=tcp; PUBE=$LAST
 listen zsA 127.0.0.1 8012
-wait_for A 15 'any(s["name"] == "ZS-EXCL" and s["reachable"] for s in svcs)' || fail "ZS-EXCL not reachable"
+wait_for A 30 'any(s["name"] == "ZS-EXCL" and s["reachable"] for s in svcs)' || fail "ZS-EXCL not reachable"
 sleep 2.5
 holds A 3 "not any(c['trsvcid'] in ('8010', '8012') for c in dcs)" &&
     pass "p=bogus and exclude=traddr;trsvcid: never a DC" || fail "bogus/excluded DC listed: $(dump A)"
@@ -299,13 +299,13 @@ holds A 3 "not any(c['trsvcid'] in ('8010', '8012') for c in dcs)" &&
 # avahi-daemon stopped and started again: stafd never exits, finds it again.
 stop_avahi A
 kill "$PUB1" "$PUBB" "$PUBE" 2>/dev/null; wait "$PUB1" "$PUBB" "$PUBE" 2>/dev/null
-wait_for A 10 'av["avahi-daemon"] == "not running" and svcs == []' &&
+wait_for A 20 'av["avahi-daemon"] == "not running" and svcs == []' &&
     pass "avahi-daemon stopped: avahi block says not running" || fail "avahi block after stop: $(dump A)"
 sleep 1
 stafd_alive A && pass "stafd survives avahi-daemon going away" || { fail "stafd exited"; exit 1; }
 start_avahi A zsA lo || exit 1
 publish A zsA ZS-DC1 _nvme-disc._tcp 8009 p=tcp nqn=$NQN1; PUB1=$LAST
-wait_for A 20 "av['avahi-daemon'] == 'running' and any(s['name'] == 'ZS-DC1' and s['reachable'] for s in svcs) and $HAS_DC1" &&
+wait_for A 30 "av['avahi-daemon'] == 'running' and any(s['name'] == 'ZS-DC1' and s['reachable'] for s in svcs) and $HAS_DC1" &&
     pass "avahi-daemon back: service found again, DC still there" || fail "after avahi restart: $(dump A)"
 grep -q "avahi-daemon is back" "$W/stafd-A.log" || fail "no 'avahi-daemon is back' log"
 
@@ -313,14 +313,14 @@ grep -q "avahi-daemon is back" "$W/stafd-A.log" || fail "no 'avahi-daemon is bac
 before=$(n_removed)
 kill "$PUB1"; wait "$PUB1" 2>/dev/null
 S=$(date +%s)
-wait_for A 5 'not any(s["name"] == "ZS-DC1" for s in svcs)' || fail "withdrawal not seen"
+wait_for A 10 'not any(s["name"] == "ZS-DC1" for s in svcs)' || fail "withdrawal not seen"
 sleep 2
 check A "$HAS_DC1 and any(not c['unresponsive timer'].endswith('[off]') for c in disc if $DC1)" &&
     pass "withdrawn: DC kept, unresponsive timer running" || fail "right after withdrawal: $(dump A)"
-wait_for A 15 "$NO_DC1" && E=$(( $(date +%s) - S )) || E=
+wait_for A 25 "$NO_DC1" && E=$(( $(date +%s) - S )) || E=
 if [ -n "$E" ]; then
     # 5 s + two 1.5 s reconciliation delays + polling; generous on a busy host.
-    [ "$E" -ge 5 ] && [ "$E" -le 14 ] && pass "withdrawn: DC removed after ${E}s (persistence 5 s)" ||
+    [ "$E" -ge 5 ] && [ "$E" -le 20 ] && pass "withdrawn: DC removed after ${E}s (persistence 5 s)" ||
         fail "withdrawn DC removed after ${E}s, expected ~8s"
 else
     fail "withdrawn DC not removed: $(dump A)"
@@ -333,12 +333,12 @@ grep -q "Not announced and not connected for the persistence period" "$W/stafd-A
 # Back again, then zeroconf=disabled + SIGHUP: browsers gone, DC expires and
 # is not re-created.
 publish A zsA ZS-DC1 _nvme-disc._tcp 8009 p=tcp nqn=$NQN1; PUB1=$LAST
-wait_for A 20 "$HAS_DC1" && pass "re-announced: discovered DC again" || fail "not re-created: $(dump A)"
+wait_for A 30 "$HAS_DC1" && pass "re-announced: discovered DC again" || fail "not re-created: $(dump A)"
 sed -i 's/zeroconf=enabled/zeroconf=disabled/' "$W/A-stafd.conf"
 stafd_hup A
-wait_for A 5 'av["avahi-daemon"] == "disabled" and svcs == []' &&
+wait_for A 10 'av["avahi-daemon"] == "disabled" and svcs == []' &&
     pass "zeroconf=disabled + SIGHUP: avahi block disabled, no services" || fail "after disable: $(dump A)"
-wait_for A 15 "$NO_DC1" && pass "zeroconf disabled: discovered DC expires" || fail "DC kept: $(dump A)"
+wait_for A 25 "$NO_DC1" && pass "zeroconf disabled: discovered DC expires" || fail "DC kept: $(dump A)"
 holds A 4 "$NO_DC1 and disc == []" && pass "zeroconf disabled: discovered DC not re-created" ||
     fail "re-created: $(dump A)"
 stafd_alive A || fail "stafd A died"
@@ -360,7 +360,7 @@ CONF
 start_stafd C zsC || exit 1
 publish B zsB ZS-REMOTE _nvme-disc._tcp 8009 p=tcp nqn=$NQN1; PUBX=$LAST
 listen zsB 10.250.3.1 8009
-wait_for C 20 "any(c['traddr'] == '10.250.3.1' and c['trsvcid'] == '8009' and c['host-iface'] == 'zsc0' and c['origin'] == 'discovered' and c['subsysnqn'] == '$NQN1' for c in dcs)" &&
+wait_for C 40 "any(c['traddr'] == '10.250.3.1' and c['trsvcid'] == '8009' and c['host-iface'] == 'zsc0' and c['origin'] == 'discovered' and c['subsysnqn'] == '$NQN1' for c in dcs)" &&
     pass "remote DC (10.250.3.1) discovered on zsc0 over real multicast" || fail "remote DC: $(dump C)"
 
 # Same IP announced on two interfaces: ZS-REMOTE's address also announced
