@@ -314,8 +314,7 @@ before=$(n_removed)
 kill "$PUB1"; wait "$PUB1" 2>/dev/null
 S=$(date +%s)
 wait_for A 10 'not any(s["name"] == "ZS-DC1" for s in svcs)' || fail "withdrawal not seen"
-sleep 2
-check A "$HAS_DC1 and any(not c['unresponsive timer'].endswith('[off]') for c in disc if $DC1)" &&
+wait_for A 8 "$HAS_DC1 and any(not c['unresponsive timer'].endswith('[off]') for c in disc if $DC1)" &&
     pass "withdrawn: DC kept, unresponsive timer running" || fail "right after withdrawal: $(dump A)"
 wait_for A 25 "$NO_DC1" && E=$(( $(date +%s) - S )) || E=
 if [ -n "$E" ]; then
