@@ -39,11 +39,12 @@ grep -Eqi '^[[:space:]]*controller[[:space:]]*=' /etc/stas/stafd.conf && fail "s
 avahi-publish -s stafd-vm-dc _nvme-disc._tcp 8009 p=tcp >"$STAFD_VM_RESULTS/avahi-publish.log" 2>&1 &
 pubpid=$!
 on_exit "kill $pubpid 2>/dev/null"
-wait_for 10 bash -c "avahi-browse -rtp _nvme-disc._tcp 2>/dev/null | grep -q '^=.*stafd-vm-dc'" || {
-	avahi-browse -rtp _nvme-disc._tcp || true
-	fail "avahi does not resolve its own announcement"
+# (avahi-browse is slow under TCG: the publisher's own confirmation suffices.)
+wait_for 20 grep -q "Established under name" "$STAFD_VM_RESULTS/avahi-publish.log" || {
+	cat "$STAFD_VM_RESULTS/avahi-publish.log" || true
+	fail "avahi-publish could not announce the service"
 }
-log "announced: $(avahi-browse -rtp _nvme-disc._tcp 2>/dev/null | grep '^=' | head -3 | tr '\n' ' ')"
+log "announced through avahi-daemon: $(cat "$STAFD_VM_RESULTS/avahi-publish.log")"
 
 mon=$STAFD_VM_RESULTS/signals.json
 busctl --system monitor --json=short org.nvmexpress.staf >"$mon" 2>/dev/null &
@@ -68,11 +69,14 @@ wait_for 60 connected || {
 	stafctl status || true
 	fail "mDNS-announced DC not connected"
 }
-dev=$(discovered_dc device)
+read -r dev traddr subsysnqn hostiface < <(stafctl --json ls -d | python3 -c '
+import json, sys
+c = [c for c in json.load(sys.stdin) if c["trsvcid"] == "8009" and c["origin"] == "discovered"][0]
+print(c["device"], c["traddr"], c["subsysnqn"], c["host-iface"])')
 log "discovered DC connected as $dev after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-assert_eq 127.0.0.1 "$(discovered_dc traddr)" "traddr"
-assert_eq "$DISC" "$(discovered_dc subsysnqn)" "subsysnqn"
-assert_eq lo "$(discovered_dc host-iface)" "host-iface"
+assert_eq 127.0.0.1 "$traddr" "traddr"
+assert_eq "$DISC" "$subsysnqn" "subsysnqn"
+assert_eq lo "$hostiface" "host-iface"
 assert_eq discovery "$(nvme_ctrl_attr "$dev" cntrltype)" "cntrltype"
 
 all_subnqns() {
@@ -103,8 +107,9 @@ log "stafctl status shows the discovered DC and the avahi service"
 # -- withdrawn, still connected: stays (only not announced AND not connected expires)
 kill "$pubpid"
 wait "$pubpid" 2>/dev/null || true
-wait_for 10 bash -c "! avahi-browse -rtp _nvme-disc._tcp 2>/dev/null | grep -q stafd-vm-dc" || fail "service not withdrawn"
-sleep 8
+wait_for 10 bash -c "journalctl -b -u stafd.service -o cat | grep -q \"'stafd-vm-dc'.*withdrawn\"" ||
+	fail "stafd did not see the withdrawal"
+sleep 7    # > reconciliation delay + persistence
 connected || { stafctl ls -d; fail "connected discovered DC removed after withdrawal"; }
 log "withdrawn but connected: DC kept ($(discovered_dc 'unresponsive timer'))"
 
