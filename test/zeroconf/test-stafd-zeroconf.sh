@@ -297,6 +297,14 @@ holds A 3 "not any(c['trsvcid'] in ('8010', '8012') for c in dcs)" &&
 # (Checked in part 3, where zsC has lo and zsc0.)
 
 # avahi-daemon stopped and started again: stafd never exits, finds it again.
+# (Persistence 60 s meanwhile: a slow restart must not expire the DC.)
+set_persistence() {
+    sed -i "s/^zeroconf-connections-persistence=.*/zeroconf-connections-persistence=$1/" "$W/A-stafd.conf"
+    stafd_hup A
+    for _ in $(seq 50); do [ "$(grep -c '^Reloaded' "$W/stafd-A.log")" -gt "$2" ] && return 0; sleep 0.1; done
+    fail "no reload"
+}
+set_persistence 60 0
 stop_avahi A
 kill "$PUB1" "$PUBB" "$PUBE" 2>/dev/null; wait "$PUB1" "$PUBB" "$PUBE" 2>/dev/null
 wait_for A 20 'av["avahi-daemon"] == "not running" and svcs == []' &&
@@ -308,6 +316,7 @@ publish A zsA ZS-DC1 _nvme-disc._tcp 8009 p=tcp nqn=$NQN1; PUB1=$LAST
 wait_for A 30 "av['avahi-daemon'] == 'running' and any(s['name'] == 'ZS-DC1' and s['reachable'] for s in svcs) and $HAS_DC1" &&
     pass "avahi-daemon back: service found again, DC still there" || fail "after avahi restart: $(dump A)"
 grep -q "avahi-daemon is back" "$W/stafd-A.log" || fail "no 'avahi-daemon is back' log"
+set_persistence 5 1
 
 # Withdrawn: not announced, not connected -> removed after ~5 s, dc_removed.
 before=$(n_removed)
