@@ -16,6 +16,7 @@
 #define REGISTER_RETRY_USEC       (5 * USEC_PER_SEC)
 #define DLP_RETRY_USEC            (20 * USEC_PER_SEC)
 #define RECONNECT_AFTER_REMOVE_USEC (3 * USEC_PER_SEC)
+#define LIVE_POLL_USEC            (5 * USEC_PER_SEC)
 
 #define dc_log(dc, level, ...) log_dc(level, (dc)->name, dc_device(dc), __VA_ARGS__)
 #define dc_log_errno(dc, level, e, ...) log_dc_errno(level, e, (dc)->name, dc_device(dc), __VA_ARGS__)
@@ -64,6 +65,7 @@ Dc *dc_free(Dc *dc) {
         for (unsigned i = 0; i < _DC_TIMER_MAX; i++)
                 sd_event_source_disable_unref(dc->timers[i]);
         sd_event_source_disable_unref(dc->unresponsive_timer);
+        sd_event_source_disable_unref(dc->live_poll_timer);
         dlp_free(dc->dlp);
         if (dc->conf) {
                 conf_controller_done(dc->conf);
@@ -115,6 +117,8 @@ static int read_state(const char *device, char *buf, size_t size) {
         buf[n] = 0;
         return 0;
 }
+
+static void dc_update_unresponsive(Dc *dc);
 
 bool dc_is_connected(const Dc *dc) {
         char state[32];
@@ -234,7 +238,7 @@ static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
         dc->deferred &= ~DC_WORK_CONNECT;
         if (dc->timers[DC_TIMER_CONNECT])
                 (void) sd_event_source_set_enabled(dc->timers[DC_TIMER_CONNECT], SD_EVENT_OFF);
-        dc_set_announced(dc, true);
+        dc_update_unresponsive(dc);
         if (dc->info.adopted)
                 dc_log(dc, LOG_INFO, "Adopted the existing kernel controller");
         else if (was_failing)
@@ -290,8 +294,9 @@ static void on_connect_done(FabricOp *op, int error, void *result, void *userdat
         } else
                 dc_log(dc, LOG_DEBUG, "Connect attempt %u failed", dc->connect_attempts);
 
-        /* An unreachable mDNS-discovered DC starts its persistence clock. */
-        dc_set_announced(dc, false);
+        /* An unreachable mDNS-discovered DC that is not announced (any more)
+         * starts its persistence clock. */
+        dc_update_unresponsive(dc);
         dc_schedule(dc, DC_WORK_CONNECT, delay);
 }
 
@@ -442,7 +447,7 @@ void dc_on_remove(Dc *dc) {
                 fabric_op_cancel(dc->op);
                 dc->op = NULL;
         }
-        dc_set_announced(dc, false);
+        dc_update_unresponsive(dc);
         dc_schedule(dc, DC_WORK_CONNECT, RECONNECT_AFTER_REMOVE_USEC);
         manager_schedule_save(dc->manager);
 }
@@ -450,10 +455,10 @@ void dc_on_remove(Dc *dc) {
 static int on_unresponsive_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Dc *dc = userdata;
 
-        if (dc_is_connected(dc)) {
-                /* Still alive in the kernel: check again one period later. */
-                dc->unresponsive_since = 0;
-                dc_set_announced(dc, false);
+        dc->unresponsive_since = 0;
+        if (dc->announced || dc_is_connected(dc)) {
+                /* Responsive again without us being told: nothing expires. */
+                dc_update_unresponsive(dc);
                 return 0;
         }
         dc_log(dc, LOG_INFO, "Not announced and not connected for the persistence period: removing");
@@ -461,22 +466,61 @@ static int on_unresponsive_timer(sd_event_source *s, uint64_t usec, void *userda
         return 0;
 }
 
-void dc_set_announced(Dc *dc, bool announced) {
+static int on_live_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        dc_update_unresponsive(userdata);
+        return 0;
+}
+
+static void dc_live_poll(Dc *dc, bool on) {
+        int r;
+
+        if (!on) {
+                if (dc->live_poll_timer)
+                        (void) sd_event_source_set_enabled(dc->live_poll_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (dc->live_poll_timer) {
+                r = sd_event_source_set_time_relative(dc->live_poll_timer, LIVE_POLL_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(dc->live_poll_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time_relative(dc->manager->event, &dc->live_poll_timer, CLOCK_MONOTONIC,
+                                               LIVE_POLL_USEC, USEC_PER_SEC, on_live_poll, dc);
+        if (r < 0)
+                dc_log_errno(dc, LOG_WARNING, r, "Failed to arm the connection state poll: %m");
+}
+
+/* Unresponsive = not announced by mDNS AND not connected.  Only then does the
+ * persistence clock run; either condition going away stops it (and forgets
+ * an expiry not acted upon yet). */
+static void dc_update_unresponsive(Dc *dc) {
+        bool connected;
         int64_t persist;
         uint64_t now;
         int r;
 
-        if (dc->origin != DC_ORIGIN_DISCOVERED)
-                return;
-
-        if (announced || dc_is_connected(dc)) {
+        if (dc->origin != DC_ORIGIN_DISCOVERED) {
+                /* (Also when it just became configured or a referral.) */
                 dc->unresponsive_since = 0;
+                dc->expired = false;
+                dc_live_poll(dc, false);
                 if (dc->unresponsive_timer)
                         (void) sd_event_source_set_enabled(dc->unresponsive_timer, SD_EVENT_OFF);
                 return;
         }
-        if (dc->unresponsive_since)
-                return;  /* clock already running */
+
+        connected = dc_is_connected(dc);
+        /* Only "not announced" can turn into "unresponsive" silently. */
+        dc_live_poll(dc, !dc->announced && connected);
+        if (dc->announced || connected) {
+                dc->unresponsive_since = 0;
+                dc->expired = false;
+                if (dc->unresponsive_timer)
+                        (void) sd_event_source_set_enabled(dc->unresponsive_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (dc->unresponsive_since || dc->expired)
+                return;  /* clock already running, or already run out */
 
         persist = dc->manager->conf->zeroconf_persistence_sec;
         if (persist < 0)
@@ -496,12 +540,19 @@ void dc_set_announced(Dc *dc, bool announced) {
                 dc_log_errno(dc, LOG_ERR, r, "Failed to arm the unresponsive timer: %m");
 }
 
+void dc_set_announced(Dc *dc, bool announced) {
+        dc->announced = announced;
+        dc_update_unresponsive(dc);
+}
+
 bool dc_begin_delete(Dc *dc, bool disconnect) {
         Manager *m = dc->manager;
 
         dc_timers_stop(dc);
         if (dc->unresponsive_timer)
                 (void) sd_event_source_set_enabled(dc->unresponsive_timer, SD_EVENT_OFF);
+        if (dc->live_poll_timer)
+                (void) sd_event_source_set_enabled(dc->live_poll_timer, SD_EVENT_OFF);
         dc->pending = 0;
 
         if (dc->op) {

@@ -63,6 +63,11 @@ typedef struct Dc {
         /* discovered DCs: not announced and not connected -> expiry */
         sd_event_source *unresponsive_timer;
         uint64_t unresponsive_since;    /* CLOCK_MONOTONIC usec, 0 = responsive */
+        /* discovered, not announced, connected: the kernel controller can
+         * leave "live" without a uevent (target gone, reconnecting), so
+         * its state is polled to start the persistence clock. */
+        sd_event_source *live_poll_timer;
+        bool announced;                 /* discovered: mDNS announces it (last reconcile) */
 
         bool started;                   /* dc_start() was called */
         bool expired;                   /* discovered: persistence period over */
@@ -88,7 +93,8 @@ void dc_on_remove(Dc *dc);
 bool dc_is_connected(const Dc *dc);
 const char *dc_device(const Dc *dc);
 
-/* discovered DCs: start/stop the unresponsive timer (persistence). */
+/* discovered DCs: record whether mDNS announces it, and start/stop the
+ * unresponsive timer (persistence) accordingly. */
 void dc_set_announced(Dc *dc, bool announced);
 
 /* Delete: returns true if the DC could be freed now, false if it must wait

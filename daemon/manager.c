@@ -360,6 +360,8 @@ static int build_and_reconcile(Manager *m) {
                 log_dc(LOG_INFO, dc->name, dc_device(dc), "Origin %s -> %s",
                        dc_origin_to_string(dc->origin), dc_origin_to_string(plan.new_origin[i]));
                 dc->origin = plan.new_origin[i];
+                /* A DC that is no longer (or now) discovered: (re)set its persistence clock. */
+                dc_set_announced(dc, true);
         }
 
         /* Update per-DC configuration of configured DCs (new connections use it). */
@@ -368,8 +370,13 @@ static int build_and_reconcile(Manager *m) {
 
                 if (k >= 0 && cand.items[k].origin == DC_ORIGIN_CONFIGURED)
                         dc_set_conf(m->dcs[i], cand.items[k].conf);
+                /* Announced = a reachable candidate, or still resolved by
+                 * mDNS even if it is not reachable right now. */
                 if (m->dcs[i]->origin == DC_ORIGIN_DISCOVERED)
-                        dc_set_announced(m->dcs[i], k >= 0);
+                        dc_set_announced(m->dcs[i], k >= 0 ||
+                                         (m->zeroconf && m->conf->zeroconf &&
+                                          zeroconf_is_announced(m->zeroconf, m->dcs[i]->tid.transport,
+                                                                m->dcs[i]->tid.traddr, m->dcs[i]->tid.trsvcid)));
         }
 
         /* Collect the DCs to delete before the array shifts. */
@@ -404,6 +411,9 @@ static int build_and_reconcile(Manager *m) {
                         goto finish;
                 }
                 log_dc(LOG_INFO, dc->name, "nvme?", "New %s DC", dc_origin_to_string(c->origin));
+                /* It is a candidate, so announced: no persistence clock
+                 * while its first connection attempts fail. */
+                dc_set_announced(dc, true);
         }
 
         /* Start whatever is not running yet (new, or restored from the cache). */
