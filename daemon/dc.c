@@ -251,7 +251,9 @@ static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
         if (streq(dc->info.dctype, "ddc") || streq(dc->info.dctype, "cdc"))
                 dc->pending |= DC_WORK_REGISTER;
         dc->pending |= DC_WORK_DLP;
-        dc->first_dlp_due = true;
+        /* Our own connect makes the kernel announce NVME_EVENT=connected;
+         * the fetch above already covers it. */
+        dc->own_connect_event_due = !dc->info.adopted;
 }
 
 /* A deleted DC whose operation just completed: disconnect if asked, then go. */
@@ -336,7 +338,6 @@ static void on_dlp_done(FabricOp *op, int error, void *result, void *userdata) {
                 return;
         }
 
-        dc->first_dlp_due = false;
         /* A fetch succeeded: an older failure's retry is moot. */
         dc->deferred &= ~DC_WORK_DLP;
         if (dc->timers[DC_TIMER_DLP])
@@ -420,7 +421,8 @@ void dc_on_nvme_event(Dc *dc, const char *event) {
          * queued or running, and a second one costs a whole log (seconds
          * for a large one). A reconnect by the kernel also says
          * "rediscover", which is never skipped. */
-        if (dc->first_dlp_due && streq(event, "connected")) {
+        if (dc->own_connect_event_due && streq(event, "connected")) {
+                dc->own_connect_event_due = false;
                 dc_log(dc, LOG_DEBUG, "Received NVME_EVENT=connected for our own connect");
                 return;
         }
@@ -435,7 +437,7 @@ void dc_on_nvme_event(Dc *dc, const char *event) {
 void dc_on_remove(Dc *dc) {
         dc_log(dc, LOG_WARNING, "Kernel controller removed; keeping the cached log page, reconnecting in 3s");
         dc->device[0] = 0;
-        dc->first_dlp_due = false;
+        dc->own_connect_event_due = false;
         dc->info = (FabricCtrlInfo) {};
         dc->pending &= ~(DC_WORK_REGISTER | DC_WORK_DLP);
         dc->deferred &= ~(DC_WORK_REGISTER | DC_WORK_DLP);

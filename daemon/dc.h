@@ -51,7 +51,7 @@ typedef struct Dc {
 
         unsigned connect_attempts;
         bool failure_logged;   /* log a failure streak once */
-        bool first_dlp_due;    /* connected, first DLP not fetched yet */
+        bool own_connect_event_due; /* the kernel's "connected" uevent for our connect is still to come */
         int last_error;
 
         /* Work waiting for its retry time; it moves to "pending" when the

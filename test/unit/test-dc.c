@@ -304,6 +304,28 @@ static void test_dlp_retry_and_aen(void **state) {
         dc_free(dc);
 }
 
+static void test_own_connect_event_skipped(void **state) {
+        Dc *dc = make_dc(DC_ORIGIN_CONFIGURED);
+        FabricCtrlInfo i = info("nvme6", "");
+        unsigned before;
+
+        dc_start(dc);
+        complete(last_op(), 0, &i);
+        complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        /* The uevent of our own connect arrives after the first fetch. */
+        before = n_ops;
+        dc_on_nvme_event(dc, "connected");
+        assert_int_equal(n_ops, before);
+        /* A later reconnect by the kernel is followed. */
+        dc_on_nvme_event(dc, "connected");
+        assert_int_equal(n_ops, before + 1);
+        assert_int_equal(last_op()->kind, OP_DLP);
+        complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        dc_on_nvme_event(dc, "rediscover");
+        assert_int_equal(last_op()->kind, OP_DLP);
+        dc_free(dc);
+}
+
 static void test_remove_keeps_cache(void **state) {
         Dc *dc = make_dc(DC_ORIGIN_CONFIGURED);
         FabricCtrlInfo i = info("nvme3", "");
@@ -420,6 +442,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_connect_retry_schedule, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_register_then_dlp, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dlp_retry_and_aen, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_own_connect_event_skipped, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remove_keeps_cache, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adopt_existing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_while_connecting, setup, teardown),
