@@ -401,9 +401,8 @@ static int property_set_tron(sd_bus *bus, const char *path, const char *interfac
         r = sd_bus_message_read(value, "b", &b);
         if (r < 0)
                 return r;
+        /* Emits PropertiesChanged for tron and log_level when they change. */
         (void) manager_set_tron(m, b);
-        /* log_level changes with tron. */
-        (void) sd_bus_emit_properties_changed(bus, path, interface, "tron", "log_level", NULL);
         return 0;
 }
 

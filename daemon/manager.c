@@ -31,10 +31,15 @@ extern char **environ;
 
 static void manager_apply_log_level(Manager *m) {
         bool on = m->tron || (m->conf && m->conf->tron);
+        bool was = log_get_max_level() >= LOG_DEBUG;
 
         log_set_max_level(on ? LOG_DEBUG : LOG_INFO);
         if (m->fabric)
                 fabric_set_debug(m->fabric, on);
+        /* A reload can switch tron too: tell property watchers. */
+        if (m->bus && was != on)
+                (void) sd_bus_emit_properties_changed(m->bus, STAF_BUS_PATH, STAF_IFACE_DBG,
+                                                      "tron", "log_level", NULL);
 }
 
 int manager_set_tron(Manager *m, bool on) {
