@@ -23,35 +23,7 @@ OBJPATH = '/org/nvmexpress/staf'
 IFACE = 'org.nvmexpress.staf'
 IFACE_DBG = 'org.nvmexpress.staf.debug'
 
-BUS_CONFIG = '''<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={sock}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <!-- root may monitor the bus, as on a real system bus -->
-  <policy user="root">
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-  <include>{policy}</include>
-  {extra}
-</busconfig>
-'''
+BUS_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'bus-config')
 
 
 class Failure(Exception):
@@ -81,7 +53,7 @@ def wait_for(pred, timeout=10.0, what='condition'):
 class Env:
     """A temp dir with a private bus and (optionally) a running stafd."""
 
-    def __init__(self, conf='', sysconf=None, extra_bus_config=''):
+    def __init__(self, conf='', sysconf=None):
         self.dir = tempfile.mkdtemp(prefix='stafd-test-')
         os.chmod(self.dir, 0o755)
         self.sock = os.path.join(self.dir, 'system_bus_socket')
@@ -100,7 +72,8 @@ class Env:
             f.write(sysconf)
         cfg = os.path.join(self.dir, 'bus.conf')
         with open(cfg, 'w') as f:
-            f.write(BUS_CONFIG.format(sock=self.sock, policy=POLICY, extra=extra_bus_config))
+            f.write(subprocess.run([BUS_CONFIG, self.sock, POLICY], check=True, capture_output=True,
+                                   text=True).stdout)
         self.bus = subprocess.Popen(['dbus-daemon', '--nofork', '--nopidfile', '--config-file=' + cfg],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.address = 'unix:path=' + self.sock

@@ -1,4 +1,5 @@
 #!/bin/sh
+HERE=$(cd "$(dirname "$0")" && pwd)  # for ../bus-config
 # SPDX-License-Identifier: Apache-2.0
 #
 # stafctl without stafd: exit codes and messages.
@@ -80,29 +81,7 @@ expect 1 "$MSG" ls
 expect 1 "$MSG" status
 
 # A bus, but nobody owns org.nvmexpress.staf.
-cat >"$tmp/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$tmp/system_bus_socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus"/>
-  </policy>
-  <include>$POLICY</include>
-</busconfig>
-CONF
+"$HERE/../bus-config" "$tmp/system_bus_socket" "$POLICY" >"$tmp/bus.conf"
 
 dbus-daemon --config-file="$tmp/bus.conf" --fork --print-address=3 --print-pid=4 \
         3>"$tmp/address" 4>"$tmp/pid" || { echo "Bail out! cannot start dbus-daemon"; exit 1; }

@@ -1,4 +1,5 @@
 #!/bin/bash
+HERE=$(cd "$(dirname "$0")" && pwd)  # for ../bus-config
 # SPDX-License-Identifier: Apache-2.0
 #
 # System test of daemon/zeroconf.c (through zc-probe) against REAL
@@ -61,30 +62,7 @@ bg() { "$@" & PIDS+=($!); LAST=$!; }
 
 start_bus() {   # NAME -> $W/NAME.bus
     local n=$1
-    cat > "$W/$n-bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$W/$n.bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include ignore_missing="no">/usr/share/dbus-1/system.d/avahi-dbus.conf</include>
-</busconfig>
-CONF
+    "$HERE/../bus-config" "$W/$n.bus" /usr/share/dbus-1/system.d/avahi-dbus.conf > "$W/$n-bus.conf"
     bg dbus-daemon --nofork --nopidfile --config-file="$W/$n-bus.conf"
     eval "BUSPID_$n=$LAST"
     for _ in $(seq 50); do [ -S "$W/$n.bus" ] && return 0; sleep 0.1; done
