@@ -121,6 +121,12 @@ class Stafd:
                     return int(line.split()[1])
         return 0
 
+    def cpu_seconds(self):
+        """utime + stime of stafd so far."""
+        with open('/proc/%d/stat' % self.p.pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
     def stop(self):
         self.p.send_signal(signal.SIGTERM)
         try:
@@ -300,12 +306,14 @@ def bench_storm():
     s.wait_ready()
     st = proxy()
     v = []
+    cpu0 = s.cpu_seconds()
     end = time.monotonic() + 20
     while time.monotonic() < end:
         t0 = time.monotonic()
         st.list_controllers(False)
         v.append(time.monotonic() - t0)
         time.sleep(0.02)
+    log('storm: stafd used %.2fs of CPU in 20s' % (s.cpu_seconds() - cpu0))
     v.sort()
     p50 = ms(v[len(v) // 2])
     p99 = ms(v[min(len(v) - 1, int(len(v) * 0.99))])
