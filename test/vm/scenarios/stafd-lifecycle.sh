@@ -136,7 +136,7 @@ assert_contains "$(stafd_journal)" "Restored 1 controllers from $CACHE" "C: staf
 wait_for 20 dc_connected_is True || fail "C: not connected after restart"
 assert_eq "$dev" "$(stafd_dc_field 8009 device)" "C: device after restart"
 assert_eq 1 "$(nvme_ctrl_count 127.0.0.1 8009)" "C: kernel controllers to 127.0.0.1:8009"
-assert_contains "$(stafd_journal)" "Adopting existing kernel controller $dev" "C: stafd journal"
+assert_contains "$(stafd_journal)" "| $dev - Adopted the existing kernel controller" "C: stafd journal"
 log "C: $dev adopted, no second controller"
 
 # ---------------------------------------------------------------- D
