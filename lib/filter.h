@@ -10,7 +10,10 @@
 /* Minimal match: an exclude entry matches a TID when every key the entry
  * gives matches (transport, traddr as address, trsvcid, nqn = subsysnqn,
  * host-iface, host-nqn; host-traddr is ignored).  An entry that gives no key
- * matches nothing. */
+ * matches nothing.  A key that is NULL or "" counts as not given; transport
+ * is compared case-insensitively, traddr with ip_equal, the rest exactly.
+ * The TID is expected normalised by tid_init (defaults applied), so an
+ * exclude "trsvcid=8009" matches a tcp DC configured without trsvcid. */
 bool filter_exclude_matches(const ConfController *excl, const Tid *tid);
 /* Index of the first matching exclude entry, or -1. */
 long filter_excluded(const ConfController *excl, size_t n, const Tid *tid);
@@ -22,7 +25,8 @@ typedef enum FilterVerdict {
         FILTER_IP_FAMILY,    /* filtered out by ip-family */
 } FilterVerdict;
 
-/* For tcp and rdma the traddr must be an IP literal of an allowed family;
- * fc and loop are not address-checked. */
+/* For tcp and rdma (case-insensitive) the traddr must be an IP literal of an
+ * allowed family (ip_family: IP_FAMILY_* mask; 0 = no restriction); other
+ * transports (fc, loop) are not address-checked. */
 FilterVerdict filter_address(const char *transport, const char *traddr, unsigned ip_family);
 const char *filter_verdict_to_string(FilterVerdict v);

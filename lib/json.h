@@ -15,6 +15,7 @@
 struct json_object *json_conf(const Conf *c);
 struct json_object *json_sysconf(const SysConf *s);
 
+/* json_dlpe, json_dlp and json_add_tid are implemented in json.c. */
 /* One DLPE as an object with the spec's keys in order; extras only when set. */
 struct json_object *json_dlpe(const DlpEntry *e);
 /* Array of DLPE objects. */

@@ -5,8 +5,18 @@
  * The 7-field transport identifier of a discovery controller.
  * Two DCs are the same iff all seven fields are equal, with traddr and
  * host_traddr compared as IP addresses when both parse as such
- * ("::ffff:1.2.3.4" == "1.2.3.4", "fe80::1" == "FE80::0:1", scope ids
- * compared by interface).  Empty and NULL are the same.
+ * ("::ffff:1.2.3.4" == "1.2.3.4", "fe80::1" == "FE80::0:1").  Empty and NULL
+ * are the same.
+ *
+ * Decisions:
+ * - A "%scope" suffix (IPv6 only) is kept, lower-cased, and compared as a
+ *   string: "fe80::1%eth0" == "FE80::1%ETH0", but "fe80::1%2" != "fe80::1%eth0"
+ *   even if interface 2 is eth0 (lib/ does not look at the host's interfaces).
+ *   "fe80::1" (no scope) != "fe80::1%eth0".
+ * - traddr/host_traddr that are not IP literals (host names, FC WWN pairs)
+ *   are lower-cased by tid_init and compared case-insensitively: both DNS
+ *   names and FC hex WWNs are case-insensitive.
+ * - transport is lower-cased; the other fields are compared exactly.
  */
 
 #include <stdbool.h>
@@ -45,7 +55,10 @@ bool tid_equal(const Tid *a, const Tid *b);
 /* Stable hash consistent with tid_equal. */
 unsigned long tid_hash(const Tid *t);
 
-/* "(tcp, 192.168.1.10, 8009, nqn..., eth0, 10.0.0.1)": empty fields left out.
+/* "(tcp, 192.168.1.10, 8009, nqn..., eth0, 10.0.0.1)": the order of
+ * nvme-stas's TID.__str__: transport, traddr, trsvcid, subsysnqn, host-iface,
+ * host-traddr; empty fields left out (nvme-stas always prints trsvcid, even
+ * empty; we do not); host-nqn is never printed (as in nvme-stas).
  * Returns a malloc'd string or NULL on OOM. */
 char *tid_to_string(const Tid *t);
 
@@ -53,6 +66,8 @@ char *tid_to_string(const Tid *t);
 /* Canonical printable form of an IP literal (with optional %scope) into buf;
  * returns 0, or -EINVAL if s is not an IP literal. */
 int ip_canonical(const char *s, char *buf, size_t size);
-/* 4 or 6 for an IP literal (IPv4-mapped counts as 4), 0 otherwise. */
+/* 4 or 6 for an IP literal (IPv4-mapped counts as 4), 0 otherwise.  A
+ * "%scope" is accepted on IPv6 only. */
 int ip_family_of(const char *s);
+/* Equal as canonical IPs when both parse, else case-insensitive strings. */
 bool ip_equal(const char *a, const char *b);

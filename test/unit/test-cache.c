@@ -251,6 +251,39 @@ static void test_from_string(void **state) {
         free(err);
 }
 
+static void test_json_shapes(void **state) {
+        _cleanup_json_ struct json_object *o = NULL, *a = NULL, *t = json_object_new_object();
+        _cleanup_(dlp_freep) Dlp *d = dlp_new_empty();
+        DlpEntry *e = mk_dlpe("1.2.3.4", "nvme");
+        const char *vals[_DLPE_N_KEYS] = { "tcp", "ipv4", "5.6.7.8" };
+        Tid tid;
+
+        o = json_dlpe(e);
+        assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                            "{\"trtype\":\"tcp\",\"adrfam\":\"ipv4\",\"traddr\":\"1.2.3.4\","
+                            "\"trsvcid\":\"4420\",\"subnqn\":\"nqn.sub\",\"subtype\":\"nvme\","
+                            "\"treq\":\"not specified\",\"portid\":\"1\",\"cntlid\":\"65535\","
+                            "\"asqsz\":\"32\",\"eflags\":\"0\",\"sectype\":\"none\"}");
+        assert_int_equal(dlp_append(d, e), 0);
+        assert_int_equal(dlpe_new(&e, vals), 0);
+        assert_int_equal(dlp_append(d, e), 0);
+        a = json_dlp(d);
+        assert_int_equal(json_object_array_length(a), 2);
+        /* base keys always present, extras only when set */
+        assert_int_equal(json_object_object_length(json_object_array_get_idx(a, 1)), 11);
+        json_object_put(a);
+        a = json_dlp(NULL);
+        assert_int_equal(json_object_array_length(a), 0);
+
+        assert_int_equal(tid_init(&tid, "tcp", "1.1.1.1", NULL, NULL, NULL, "eth0", NULL, "h", false), 0);
+        assert_int_equal(json_add_tid(t, &tid), 0);
+        assert_string_equal(json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN),
+                            "{\"transport\":\"tcp\",\"traddr\":\"1.1.1.1\",\"trsvcid\":\"8009\","
+                            "\"subsysnqn\":\"" DISC_NQN "\",\"host-traddr\":\"\",\"host-iface\":\"eth0\","
+                            "\"host-nqn\":\"h\"}");
+        tid_done(&tid);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
@@ -258,6 +291,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_entries_skipped),
                 cmocka_unit_test(test_save_failure_cleans_up),
                 cmocka_unit_test(test_from_string),
+                cmocka_unit_test(test_json_shapes),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
