@@ -12,7 +12,6 @@
 #include "json.h"
 #include "log.h"
 #include "macro.h"
-#include "strv.h"
 #include "zeroconf.h"
 
 /* Longest string argument we accept: an NQN is at most 223 bytes, a host
@@ -35,32 +34,36 @@ static bool caller_is_root(sd_bus_message *msg) {
 
 /* ---- key/value descriptions, rendered as a{ss} or JSON ---- */
 
-/* Alternating keys and values.  The first failure sticks: later additions
- * are no-ops, and kv_take() reports it once. */
+/* Where a DC's description goes: straight into a D-Bus message (a{ss}) or a
+ * JSON writer, with no intermediate copies.  The first failure sticks. */
 typedef struct Kv {
-        char **l;
+        sd_bus_message *msg;
+        JsonWriter *w;
         int error;
 } Kv;
 
 static void kv_add(Kv *kv, const char *k, const char *v) {
-        if (kv->error == 0 && (strv_extend(&kv->l, k) < 0 || strv_extend(&kv->l, strempty(v)) < 0))
-                kv->error = -ENOMEM;
+        int r;
+
+        if (kv->error < 0)
+                return;
+        if (kv->w) {
+                json_writer_kv(kv->w, k, v);
+                return;
+        }
+        r = sd_bus_message_append(kv->msg, "{ss}", k, strempty(v));
+        if (r < 0)
+                kv->error = r;
 }
 
 static void kv_addf(Kv *kv, const char *k, const char *fmt, ...) _printf_(3, 4);
 static void kv_addf(Kv *kv, const char *k, const char *fmt, ...) {
-        _cleanup_free_ char *v = NULL;
+        char v[128];
         va_list ap;
-        int r;
 
         va_start(ap, fmt);
-        r = vasprintf(&v, fmt, ap);
+        (void) vsnprintf(v, sizeof(v), fmt, ap);
         va_end(ap);
-        if (r < 0) {
-                v = NULL;
-                kv->error = -ENOMEM;
-                return;
-        }
         kv_add(kv, k, v);
 }
 
@@ -75,53 +78,45 @@ static void kv_add_bool_opt(Kv *kv, const char *k, int v) {
                 kv_add(kv, k, v ? "True" : "False");
 }
 
-static int kv_take(Kv *kv, char ***ret) {
-        if (kv->error < 0) {
-                kv->l = strv_free(kv->l);
-                return kv->error;
-        }
-        *ret = TAKE_PTR(kv->l);
-        return 0;
-}
-
-static int dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, char ***ret) {
-        Kv kv = {};
+/* The D-Bus dictionary / JSON object of one DC (the caller opens and closes
+ * the container). */
+static void dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, Kv *kv) {
         char timer[64];
 
         for (unsigned i = 0; i < TID_N_FIELDS; i++)
-                kv_add(&kv, tid_field_names[i], tid_field_const(&dc->tid, i));
-        kv_add(&kv, "device", dc_device(dc));
+                kv_add(kv, tid_field_names[i], tid_field_const(&dc->tid, i));
+        kv_add(kv, "device", dc_device(dc));
 
         if (dc->conf) {
                 const ConfController *c = dc->conf;
 
                 if (c->dhchap_secret)
-                        kv_add(&kv, "dhchap-secret", redact ? REDACTED : c->dhchap_secret);
+                        kv_add(kv, "dhchap-secret", redact ? REDACTED : c->dhchap_secret);
                 if (c->dhchap_ctrl_secret)
-                        kv_add(&kv, "dhchap-ctrl-secret", redact ? REDACTED : c->dhchap_ctrl_secret);
-                kv_add_bool_opt(&kv, "hdr-digest", c->opts.hdr_digest);
-                kv_add_bool_opt(&kv, "data-digest", c->opts.data_digest);
-                kv_add_opt(&kv, "kato", c->opts.kato);
-                kv_add_opt(&kv, "queue-size", c->opts.queue_size);
-                kv_add_opt(&kv, "reconnect-delay", c->opts.reconnect_delay);
-                kv_add_opt(&kv, "ctrl-loss-tmo", c->opts.ctrl_loss_tmo);
-                kv_add_bool_opt(&kv, "disable-sqflow", c->opts.disable_sqflow);
+                        kv_add(kv, "dhchap-ctrl-secret", redact ? REDACTED : c->dhchap_ctrl_secret);
+                kv_add_bool_opt(kv, "hdr-digest", c->opts.hdr_digest);
+                kv_add_bool_opt(kv, "data-digest", c->opts.data_digest);
+                kv_add_opt(kv, "kato", c->opts.kato);
+                kv_add_opt(kv, "queue-size", c->opts.queue_size);
+                kv_add_opt(kv, "reconnect-delay", c->opts.reconnect_delay);
+                kv_add_opt(kv, "ctrl-loss-tmo", c->opts.ctrl_loss_tmo);
+                kv_add_bool_opt(kv, "disable-sqflow", c->opts.disable_sqflow);
         }
 
         if (!detailed)
-                return kv_take(&kv, ret);
+                return;
 
         dc_format_timer(dc->timers[DC_TIMER_CONNECT], dc->intervals[DC_TIMER_CONNECT], timer, sizeof(timer));
-        kv_add(&kv, "origin", dc_origin_to_string(dc->origin));
-        kv_add(&kv, "connected", dc_is_connected(dc) ? "True" : "False");
-        kv_addf(&kv, "connect attempts", "%u", dc->connect_attempts);
-        kv_add(&kv, "retry connect timer", timer);
-        kv_add(&kv, "hostid", dc->info.hostid);
-        kv_add(&kv, "hostnqn", dc->info.hostnqn);
-        kv_add(&kv, "model", dc->info.model);
-        kv_add(&kv, "serial", dc->info.serial);
-        kv_add(&kv, "dctype", dc->info.dctype);
-        kv_add(&kv, "cntrltype", dc->info.cntrltype);
+        kv_add(kv, "origin", dc_origin_to_string(dc->origin));
+        kv_add(kv, "connected", dc_is_connected(dc) ? "True" : "False");
+        kv_addf(kv, "connect attempts", "%u", dc->connect_attempts);
+        kv_add(kv, "retry connect timer", timer);
+        kv_add(kv, "hostid", dc->info.hostid);
+        kv_add(kv, "hostnqn", dc->info.hostnqn);
+        kv_add(kv, "model", dc->info.model);
+        kv_add(kv, "serial", dc->info.serial);
+        kv_add(kv, "dctype", dc->info.dctype);
+        kv_add(kv, "cntrltype", dc->info.cntrltype);
         if (dc->origin == DC_ORIGIN_DISCOVERED) {
                 int64_t p = m->conf->zeroconf_persistence_sec;
                 uint64_t now = 0;
@@ -129,32 +124,21 @@ static int dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, char ***r
                 dc_format_timer(dc->unresponsive_timer, p < 0 ? 0 : (uint64_t) p * USEC_PER_SEC,
                                 timer, sizeof(timer));
                 (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-                kv_add(&kv, "unresponsive timer", timer);
-                kv_addf(&kv, "unresponsive timeout", "%llds", (long long) p);
-                kv_addf(&kv, "unresponsive time", "%.1fs",
+                kv_add(kv, "unresponsive timer", timer);
+                kv_addf(kv, "unresponsive timeout", "%llds", (long long) p);
+                kv_addf(kv, "unresponsive time", "%.1fs",
                         dc->unresponsive_since && now > dc->unresponsive_since
                         ? (double) (now - dc->unresponsive_since) / USEC_PER_SEC : 0.0);
         }
-        return kv_take(&kv, ret);
 }
 
-static int append_kv(sd_bus_message *reply, char **kv) {
-        int r;
+/* One DC as a JSON object, into w. */
+static void dc_write_json(Manager *m, Dc *dc, bool detailed, bool redact, JsonWriter *w) {
+        Kv kv = { .w = w };
 
-        r = sd_bus_message_open_container(reply, 'a', "{ss}");
-        for (char **p = kv; r >= 0 && p && p[0] && p[1]; p += 2)
-                r = sd_bus_message_append(reply, "{ss}", p[0], p[1]);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        return r;
-}
-
-static struct json_object *json_from_kv(char **kv) {
-        struct json_object *o = json_object_new_object();
-
-        for (char **p = kv; o && p && p[0] && p[1]; p += 2)
-                (void) json_add_string(o, p[0], p[1]);
-        return o;
+        json_writer_begin_object(w);
+        dc_describe(m, dc, detailed, redact, &kv);
+        json_writer_end_object(w);
 }
 
 static int append_dlp(sd_bus_message *reply, const Dlp *d) {
@@ -220,11 +204,15 @@ static int method_list_controllers(sd_bus_message *msg, void *userdata, sd_bus_e
                 return r;
         r = sd_bus_message_open_container(reply, 'a', "a{ss}");
         for (size_t i = 0; r >= 0 && i < m->n_dcs; i++) {
-                _cleanup_strv_free_ char **kv = NULL;
+                Kv kv = { .msg = reply };
 
-                r = dc_describe(m, m->dcs[i], detailed, redact, &kv);
+                r = sd_bus_message_open_container(reply, 'a', "{ss}");
+                if (r < 0)
+                        break;
+                dc_describe(m, m->dcs[i], detailed, redact, &kv);
+                r = kv.error;
                 if (r >= 0)
-                        r = append_kv(reply, kv);
+                        r = sd_bus_message_close_container(reply);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -251,14 +239,6 @@ static int method_get_log_pages(sd_bus_message *msg, void *userdata, sd_bus_erro
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static struct json_object *dc_json(Manager *m, Dc *dc, bool detailed, bool redact) {
-        _cleanup_strv_free_ char **kv = NULL;
-
-        if (dc_describe(m, dc, detailed, redact, &kv) < 0)
-                return NULL;
-        return json_from_kv(kv);
-}
-
 static int method_get_all_log_pages(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *s = NULL;
         Manager *m = userdata;
@@ -274,19 +254,9 @@ static int method_get_all_log_pages(sd_bus_message *msg, void *userdata, sd_bus_
          * memory and time than the answer itself. */
         json_writer_begin_array(&w);
         for (size_t i = 0; i < m->n_dcs; i++) {
-                _cleanup_strv_free_ char **kv = NULL;
-
-                r = dc_describe(m, m->dcs[i], detailed, redact, &kv);
-                if (r < 0) {
-                        json_writer_done(&w);
-                        return r;
-                }
                 json_writer_begin_object(&w);
                 json_writer_key(&w, "discovery-controller");
-                json_writer_begin_object(&w);
-                for (char **p = kv; p && p[0] && p[1]; p += 2)
-                        json_writer_kv(&w, p[0], p[1]);
-                json_writer_end_object(&w);
+                dc_write_json(m, m->dcs[i], detailed, redact, &w);
                 json_writer_key(&w, "log-pages");
                 json_writer_dlp(&w, m->dcs[i]->dlp);
                 json_writer_end_object(&w);
@@ -366,21 +336,24 @@ static int method_process_info(sd_bus_message *msg, void *userdata, sd_bus_error
 }
 
 static int method_controller_info(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_json_ struct json_object *o = NULL;
         _cleanup_free_ char *s = NULL;
         Manager *m = userdata;
+        JsonWriter w = {};
         Dc *dc;
         int r;
 
         r = read_tid_args(m, msg, error, &dc);
         if (r < 0)
                 return r;
-        o = dc ? dc_json(m, dc, true, !caller_is_root(msg)) : json_object_new_object();
-        if (!o)
-                return -ENOMEM;
-        s = json_to_string_dup(o, false);
-        if (!s)
-                return -ENOMEM;
+        if (dc)
+                dc_write_json(m, dc, true, !caller_is_root(msg), &w);
+        else {
+                json_writer_begin_object(&w);   /* {} for an unknown DC */
+                json_writer_end_object(&w);
+        }
+        r = json_writer_take(&w, &s, NULL);
+        if (r < 0)
+                return r;
         return sd_bus_reply_method_return(msg, "s", s);
 }
 

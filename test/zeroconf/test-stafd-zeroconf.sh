@@ -1,5 +1,4 @@
 #!/bin/bash
-HERE=$(cd "$(dirname "$0")" && pwd)  # for ../bus-config
 # SPDX-License-Identifier: Apache-2.0
 #
 # Zeroconf through the WHOLE daemon: stafd (our build) on a private
@@ -19,105 +18,16 @@ set -u
 STAFD=$(realpath "${1:?usage: $0 stafd policy.conf}")
 POLICY=$(realpath "${2:?usage: $0 stafd policy.conf}")
 
-for b in avahi-daemon dbus-daemon; do
-    command -v "$b" >/dev/null || { echo "SKIP: $b not installed"; exit 77; }
-done
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespaces)"; exit 77; }
-for b in avahi-publish ip unshare socat python3 busctl; do
-    command -v "$b" >/dev/null || { echo "FAIL: $b is required"; exit 1; }
-done
-
-if [ -z "${ZS_INNER:-}" ]; then
-    exec unshare -m --propagation private env ZS_INNER=1 "$0" "$@"
-fi
-
-mount -t tmpfs -o mode=0755 zs-run /run || exit 1
-mkdir -p /run/avahi-daemon /run/netns /run/dbus
-W=$(mktemp -d /tmp/zs-test.XXXXXX)
-PIDS=()
-FAILED=0
-T0=$(date +%s)
+ZT_PREFIX=zs ZT_NETNS="zsA zsB zsC" ZT_IPV6=no ZT_POLICIES=("$POLICY")
+# shellcheck source=test/zeroconf/lib.sh
+. "$(dirname "$0")/lib.sh"
+zt_require avahi-publish ip unshare socat python3 busctl
+zt_enter "$0" "$@"
 HOSTNQN=nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555
 DISC=nqn.2014-08.org.nvmexpress.discovery
 NQN1=nqn.2014-08.org.example:zs-dc1
 
-log() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
-fail() { log "FAIL: $*"; FAILED=1; }
-pass() { log "PASS: $*"; }
-
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    for ns in zsA zsB zsC; do ip netns del "$ns" 2>/dev/null; done
-    if [ "$FAILED" != 0 ] || [ -n "${ZS_VERBOSE:-}" ]; then
-        for f in "$W"/*.log; do
-            [ -s "$f" ] || continue
-            echo "===== $f (last 60 lines)"; tail -n 60 "$f"
-        done
-    fi
-    rm -rf "$W"
-}
-trap cleanup EXIT
-
-bg() { "$@" & PIDS+=($!); LAST=$!; }
-
 # --- building blocks -------------------------------------------------------
-
-start_bus() {   # NAME -> $W/NAME.bus (our policy + avahi's, root may monitor)
-    local n=$1
-    "$HERE/../bus-config" "$W/$n.bus" "$POLICY" /usr/share/dbus-1/system.d/avahi-dbus.conf > "$W/$n-bus.conf"
-    bg dbus-daemon --nofork --nopidfile --config-file="$W/$n-bus.conf"
-    for _ in $(seq 50); do [ -S "$W/$n.bus" ] && return 0; sleep 0.1; done
-    fail "dbus-daemon $n did not start"; return 1
-}
-
-bus_of() { echo "unix:path=$W/$1.bus"; }
-
-start_avahi() {  # NAME(bus) NETNS IFACE
-    local n=$1 ns=$2 ifc=$3 before
-    before=$(cat "$W/avahi-$n.log" 2>/dev/null | wc -l)
-    cat > "$W/$n-avahi.conf" <<CONF
-[server]
-host-name=zs-$n
-use-ipv4=yes
-use-ipv6=no
-allow-interfaces=$ifc
-enable-dbus=yes
-ratelimit-interval-usec=1000000
-ratelimit-burst=1000
-[wide-area]
-enable-wide-area=no
-[publish]
-publish-hinfo=no
-publish-workstation=no
-[reflector]
-[rlimits]
-CONF
-    bg ip netns exec "$ns" env DBUS_SYSTEM_BUS_ADDRESS="$(bus_of "$n")" sh -c \
-        'mount -t tmpfs zs-avahi /run/avahi-daemon && mount -t tmpfs zs-svc /etc/avahi/services &&
-         exec avahi-daemon --no-drop-root --no-chroot --no-rlimits -f "$0"' "$W/$n-avahi.conf" \
-        >>"$W/avahi-$n.log" 2>&1
-    eval "AVAHIPID_$n=$LAST"
-    for _ in $(seq 100); do
-        tail -n +$((before + 1)) "$W/avahi-$n.log" 2>/dev/null | grep -q "Server startup complete" && return 0
-        sleep 0.1
-    done
-    fail "avahi-daemon $n did not start"; return 1
-}
-
-stop_avahi() { local v="AVAHIPID_$1"; kill "${!v}"; wait "${!v}" 2>/dev/null; }
-
-publish() {   # BUSNAME NETNS -- avahi-publish args ; sets $LAST
-    local n=$1 ns=$2; shift 2
-    bg ip netns exec "$ns" env DBUS_SYSTEM_BUS_ADDRESS="$(bus_of "$n")" avahi-publish -s "$@" \
-        >>"$W/publish-$n.log" 2>&1
-}
-
-listen() {    # NETNS ADDR PORT ; sets $LAST
-    bg ip netns exec "$1" socat "TCP-LISTEN:$3,bind=$2,reuseaddr,fork" /dev/null
-}
 
 write_conf() {  # NAME ; stdin = [Service Discovery]/... body
     cat > "$W/$1-stafd.conf"
