@@ -151,7 +151,19 @@ void json_writer_end_array(JsonWriter *w) {
         jw_close(w, ']');
 }
 
-static void jw_quoted(JsonWriter *w, const char *s) {
+/* Bytes that need an escape in a JSON string: control characters (NUL
+ * included, which also ends the scan), quote and backslash. */
+static const bool escape_table[256] = {
+        [0x00 ... 0x1f] = true,
+        ['"'] = true,
+        ['\\'] = true,
+};
+
+static bool needs_escape(unsigned char c) {
+        return escape_table[c];
+}
+
+static void jw_quoted_slow(JsonWriter *w, const char *s) {
         const char *run = s;
 
         jw_raw(w, "\"", 1);
@@ -159,16 +171,26 @@ static void jw_quoted(JsonWriter *w, const char *s) {
                 unsigned char c = (unsigned char) *p;
                 char esc[8];
 
-                if (c >= 0x20 && c != '"' && c != '\\')
+                if (!needs_escape(c))
                         continue;
                 jw_raw(w, run, (size_t) (p - run));
                 run = p + 1;
                 switch (c) {
-                case '"':  jw_raw(w, "\\\"", 2); break;
-                case '\\': jw_raw(w, "\\\\", 2); break;
-                case '\n': jw_raw(w, "\\n", 2); break;
-                case '\t': jw_raw(w, "\\t", 2); break;
-                case '\r': jw_raw(w, "\\r", 2); break;
+                case '"':
+                        jw_raw(w, "\\\"", 2);
+                        break;
+                case '\\':
+                        jw_raw(w, "\\\\", 2);
+                        break;
+                case '\n':
+                        jw_raw(w, "\\n", 2);
+                        break;
+                case '\t':
+                        jw_raw(w, "\\t", 2);
+                        break;
+                case '\r':
+                        jw_raw(w, "\\r", 2);
+                        break;
                 default:
                         (void) snprintf(esc, sizeof(esc), "\\u%04x", c);
                         jw_raw(w, esc, 6);
@@ -176,6 +198,27 @@ static void jw_quoted(JsonWriter *w, const char *s) {
         }
         jw_raw(w, run, strlen(run));
         jw_raw(w, "\"", 1);
+}
+
+/* Almost every string (NQNs, addresses, numbers) needs no escape: one
+ * scan, one reservation, one copy. */
+static void jw_quoted(JsonWriter *w, const char *s) {
+        size_t n = 0;
+
+        while (!escape_table[(unsigned char) s[n]])
+                n++;
+        if (s[n]) {
+                jw_quoted_slow(w, s);
+                return;
+        }
+        jw_reserve(w, n + 2);
+        if (w->error)
+                return;
+        w->buf[w->len++] = '"';
+        memcpy(w->buf + w->len, s, n);
+        w->len += n;
+        w->buf[w->len++] = '"';
+        w->buf[w->len] = 0;
 }
 
 void json_writer_key(JsonWriter *w, const char *key) {
