@@ -187,6 +187,13 @@ def bench_ready():
         s.stop()
     m = ms(statistics.median(v))
     record('exec -> READY (bus name owned)', '%.1f' % m, 'ms', '<= 100 ms', m <= 100)
+    # Where it goes: process creation + dynamic loading alone.
+    v = []
+    for _ in range(RUNS):
+        t0 = time.monotonic()
+        subprocess.run([STAFD, '--version'], capture_output=True, check=True)
+        v.append(time.monotonic() - t0)
+    record('  floor: exec -> exit of `stafd --version`', '%.1f' % ms(statistics.median(v)), 'ms', '-', True)
 
 
 def bench_first_dlp(sig):
