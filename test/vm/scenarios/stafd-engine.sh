@@ -46,12 +46,10 @@ stafd_start
 log "stafd ready in $(( ($(date +%s%N) - t0) / 1000000 )) ms (systemctl start, Type=notify)"
 
 # -- connected, and the cache equals what `nvme discover` sees
-dlp_traddrs() {  # the subnqn list stafd has for a DC, sorted
-	busctl --system --json=short call org.nvmexpress.staf /org/nvmexpress/staf org.nvmexpress.staf get_log_pages sssssss tcp 127.0.0.1 "$1" "$DISC" "" "" "" |
-		python3 -c 'import json,sys; d=json.load(sys.stdin)["data"][0]; print(" ".join(sorted(e["subnqn"] for e in d)))'
-}
-export -f dlp_traddrs
-export DISC
+# stafd's cached subnqns of the DC on 127.0.0.1:PORT, on one line.
+dlp_traddrs() { stafd_dlp_subnqns "$1" | paste -sd' '; }
+export -f dlp_traddrs stafd_dlp_subnqns
+export STAFD_DISC_NQN
 wait_for 20 sh -c "stafctl --json ls | grep -q '\"device\": \"nvme[0-9]'" || {
 	stafctl ls -d
 	fail "stafd did not connect"
