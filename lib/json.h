@@ -11,7 +11,7 @@
 #include "tid.h"
 
 /* --dump-config: effective configuration (every global with its effective
- * value, every controller/exclude as parsed).  Implemented in json-conf.c. */
+ * value, every controller/exclude as parsed). */
 struct json_object *json_conf(const Conf *c);
 struct json_object *json_sysconf(const SysConf *s);
 
