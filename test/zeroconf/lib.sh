@@ -56,6 +56,21 @@ zt_cleanup() {
 
 bg() { "$@" & PIDS+=($!); LAST=$!; }
 
+# zt_netns_setup SUBNET: namespaces ${ZT_PREFIX}A (loopback only) and
+# ${ZT_PREFIX}B/C joined by a veth pair ${ZT_PREFIX}b0 (SUBNET.1) -
+# ${ZT_PREFIX}c0 (SUBNET.2), multicast on.
+zt_netns_setup() {
+    local p=$ZT_PREFIX net=$1
+    ip netns add "${p}A" && ip -n "${p}A" link set lo up || return 1
+    ip netns add "${p}B" && ip netns add "${p}C" || return 1
+    ip -n "${p}B" link set lo up; ip -n "${p}C" link set lo up
+    ip -n "${p}B" link add "${p}b0" type veth peer name "${p}c0" netns "${p}C" || return 1
+    ip -n "${p}B" addr add "$net.1/24" dev "${p}b0"
+    ip -n "${p}C" addr add "$net.2/24" dev "${p}c0"
+    ip -n "${p}B" link set "${p}b0" multicast on up
+    ip -n "${p}C" link set "${p}c0" multicast on up
+}
+
 start_bus() {   # NAME -> $W/NAME.bus, with avahi's policy and $ZT_POLICIES
     local n=$1
     "$ZT_HERE/../bus-config" "$W/$n.bus" ${ZT_POLICIES[@]+"${ZT_POLICIES[@]}"} \

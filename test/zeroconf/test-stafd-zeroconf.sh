@@ -101,14 +101,7 @@ NO_DC1="not any($DC1 for c in dcs)"
 
 # --- namespaces ----------------------------------------------------------------
 
-ip netns add zsA && ip -n zsA link set lo up || exit 1
-ip netns add zsB && ip netns add zsC || exit 1
-ip -n zsB link set lo up; ip -n zsC link set lo up
-ip -n zsB link add zsb0 type veth peer name zsc0 netns zsC || exit 1
-ip -n zsB addr add 10.250.3.1/24 dev zsb0
-ip -n zsC addr add 10.250.3.2/24 dev zsc0
-ip -n zsB link set zsb0 multicast on up
-ip -n zsC link set zsc0 multicast on up
+zt_netns_setup 10.250.3 || exit 1
 
 # ===== Part 1: stafd + avahi-daemon on one bus, mDNS over loopback ==========
 log "part 1: stafd and avahi-daemon on loopback (ns zsA)"

@@ -62,14 +62,7 @@ probe_alive() { local v="PROBEPID_$1"; kill -0 "${!v}" 2>/dev/null; }
 
 # --- namespaces ----------------------------------------------------------------
 
-ip netns add zcA && ip -n zcA link set lo up || exit 1
-ip netns add zcB && ip netns add zcC || exit 1
-ip -n zcB link set lo up; ip -n zcC link set lo up
-ip -n zcB link add zcb0 type veth peer name zcc0 netns zcC || exit 1
-ip -n zcB addr add 10.250.2.1/24 dev zcb0
-ip -n zcC addr add 10.250.2.2/24 dev zcc0
-ip -n zcB link set zcb0 multicast on up
-ip -n zcC link set zcc0 multicast on up
+zt_netns_setup 10.250.2 || exit 1
 
 NQN1=nqn.2014-08.org.example:zc-dc1
 DISC=nqn.2014-08.org.nvmexpress.discovery
