@@ -8,6 +8,8 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -288,6 +290,89 @@ def non_root_caller(env):
     a = [e for e in env.get_all(True, user='nobody') if e['discovery-controller']['traddr'] == '127.0.0.1'][0]
     check_eq(a['discovery-controller']['dhchap-secret'], '<redacted>', 'redacted in get_all_log_pages')
     check_eq(len(env.call(IFACE, 'get_log_pages', 'sssssss', *ARGS_A, user='nobody')[0]), 2, 'nobody may call')
+
+
+def timed(fn):
+    t0 = time.monotonic()
+    fn()
+    return time.monotonic() - t0
+
+
+# One DC with 1000 DLPEs: each get_all_log_pages answer is ~300 kB.
+BIG_SEED = [{'tid': tid('127.0.0.1'), 'origin': 'configured',
+             'log-pages': [dlpe('127.0.0.1', 'nqn.2024-01.io.example:sub%d' % i, portid=str(i))
+                           for i in range(1000)]}]
+
+
+class Flood:
+    """flood.py as nobody: N calls of member, never reading a reply."""
+
+    def __init__(self, env, n, member, pause_ms=0):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'flood.py')
+        self.p = subprocess.Popen(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups',
+                                   sys.executable, script, env.sock, str(n), member, str(pause_ms)],
+                                  env=env.env, stdout=subprocess.PIPE, text=True)
+
+    def wait_sent(self, timeout):
+        line = [None]
+        reader = threading.Thread(target=lambda: line.__setitem__(0, self.p.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        check(line[0] and line[0].startswith('sent'), 'flooding client could not send: %r' % line[0])
+
+    def close(self):
+        self.p.kill()
+        self.p.wait()
+        self.p.stdout.close()
+
+
+@case
+@with_env(seed=SEED)
+def flooding_client(env):
+    """The issue's case: an unprivileged client sends 10 000 calls and never
+    reads a reply; everyone else is still answered at once."""
+    flood = Flood(env, 10000, 'list_controllers')
+    try:
+        flood.wait_sent(60)
+        for _ in range(5):
+            # root, and a new unprivileged sender whose uid stafd has not seen
+            for user in (None, 'nobody'):
+                dt = timed(lambda: env.list_controllers(user=user))
+                check(dt < 2.0, 'list_controllers as %s took %.1fs while a client floods' % (user or 'root', dt))
+            dt = timed(lambda: env.process_info(user='nobody'))
+            check(dt < 2.0, 'process_info took %.1fs while a client floods' % dt)
+            time.sleep(0.2)
+        check(env.stafd.poll() is None, 'stafd still running')
+    finally:
+        flood.close()
+    env.list_controllers(user='nobody')
+
+
+@case
+@with_env(seed=BIG_SEED)
+def flooding_client_loop(env):
+    """A client that keeps asking for big answers and never reads them until
+    dbus-daemon stops taking stafd's messages: the event loop must not wait
+    on the bus (signals, timers, uevents go on).  A synchronous credentials
+    query froze it for 25 s per call here."""
+    flood = Flood(env, 30000, 'get_all_log_pages', pause_ms=1)
+    others = []
+    try:
+        time.sleep(4)   # ~300 kB answers at ~1 kHz: dbus-daemon's 127 MB are gone after ~0.5 s
+        # Calls that need the caller's uid while the bus is clogged.
+        others = [subprocess.Popen(['busctl', '--system', 'call', BUSNAME, OBJPATH, IFACE, 'list_controllers',
+                                    'b', 'false'], env=env.env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL) for _ in range(3)]
+        time.sleep(0.5)
+        n = env.read_log().count('Reloaded')
+        env.stafd.send_signal(signal.SIGHUP)
+        wait_for(lambda: env.read_log().count('Reloaded') > n, 2, 'a reload while a client clogs the bus')
+        check_eq(env.stop(timeout=5), 0, 'prompt, clean stop while a client clogs the bus')
+    finally:
+        flood.close()
+        for p in others:
+            p.kill()
+            p.wait()
 
 
 @case
