@@ -10,6 +10,7 @@
 
 #include "json.h"
 #include "macro.h"
+#include "utf8.h"
 
 struct json_object *json_dlpe(const DlpEntry *e) {
         _cleanup_json_ struct json_object *o = json_object_new_object();
@@ -362,12 +363,14 @@ void json_writer_end_array(JsonWriter *w) {
         jw_close(w, ']');
 }
 
-/* Bytes that need an escape in a JSON string: control characters (NUL
- * included, which also ends the scan), quote and backslash. */
+/* Bytes that need a look in a JSON string: control characters (NUL
+ * included, which also ends the scan), quote and backslash need an escape;
+ * bytes above 0x7f must form valid UTF-8 (else they are replaced). */
 static const bool escape_table[256] = {
         [0x00 ... 0x1f] = true,
         ['"'] = true,
         ['\\'] = true,
+        [0x80 ... 0xff] = true,
 };
 
 static bool needs_escape(unsigned char c) {
@@ -384,6 +387,20 @@ static void jw_quoted_slow(JsonWriter *w, const char *s) {
 
                 if (!needs_escape(c))
                         continue;
+                if (c >= 0x80) {
+                        size_t n = utf8_char_len(p);
+
+                        if (n > 0) {
+                                p += n - 1;     /* valid: copied with the run */
+                                continue;
+                        }
+                        /* Not UTF-8 (a stray byte, a CESU surrogate from a
+                         * "\ud800" escape): JSON text must be UTF-8. */
+                        jw_raw(w, run, (size_t) (p - run));
+                        run = p + 1;
+                        jw_raw(w, UTF8_REPLACEMENT, strlen(UTF8_REPLACEMENT));
+                        continue;
+                }
                 jw_raw(w, run, (size_t) (p - run));
                 run = p + 1;
                 switch (c) {

@@ -26,7 +26,8 @@ int json_add_string(struct json_object *obj, const char *key, const char *value)
 
 /*
  * A streaming writer for the large documents (get_all_log_pages, the cache
- * file): no object tree, one growing buffer, RFC 8259 string escaping.
+ * file): no object tree, one growing buffer, RFC 8259 string escaping;
+ * bytes that are not valid UTF-8 come out as U+FFFD, so the text always is.
  * Errors are sticky: calls after a failure do nothing, json_writer_take()
  * reports it.  Nesting is limited to JSON_WRITER_MAX_DEPTH levels.
  */

@@ -115,7 +115,7 @@ class Env:
 
     def read_log(self):
         try:
-            with open(self.log) as f:
+            with open(self.log, errors='backslashreplace') as f:
                 return f.read()
         except OSError:
             return ''

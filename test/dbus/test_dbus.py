@@ -13,7 +13,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
-from harness import (BUSNAME, IFACE, IFACE_DBG, OBJPATH, STAFD, Env, Failure, check, check_eq, main,
+from harness import (BUSNAME, IFACE, IFACE_DBG, OBJPATH, STAFD, WRAPPER, Env, Failure, check, check_eq, main,
                      wait_for)
 
 HOSTNQN = 'nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555'
@@ -373,6 +373,141 @@ def flooding_client_loop(env):
         for p in others:
             p.kill()
             p.wait()
+
+
+@case
+@with_env(seed=SEED)
+def bus_restarted(env):
+    """dbus-daemon goes away and comes back on the same socket: stafd exits
+    non-zero (so Restart=on-failure restarts it) after saving its cache, and
+    a new stafd owns the name on the new bus."""
+    env.list_controllers()
+    cfg = env.bus.args[-1].split('=', 1)[1]
+    env.bus.kill()
+    env.bus.wait()
+    try:
+        rc = env.stafd.wait(10)
+    except subprocess.TimeoutExpired:
+        raise Failure('stafd keeps running deaf after losing the bus')
+    check(rc != 0, 'exit status after losing the bus is %d, not an error' % rc)
+    check('Lost the connection to the system bus' in env.read_log(), 'the loss is logged')
+    env.stop()
+    with open(env.cache) as f:
+        check_eq(len(json.load(f)['controllers']), 2, 'cache saved on the way out')
+    os.unlink(env.sock)
+    env.bus = subprocess.Popen(['dbus-daemon', '--nofork', '--nopidfile', '--config-file=' + cfg],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(env.sock), 10, 'new dbus-daemon socket')
+    os.chmod(env.sock, 0o777)
+    env.start()
+    check_eq(sorted(c['traddr'] for c in env.list_controllers()), ['127.0.0.1', '::1'], 'served again')
+
+
+def rchar(pid):
+    try:
+        with open('/proc/%d/io' % pid) as f:
+            return int(f.read().split('rchar:')[1].split()[0])
+    except (OSError, IndexError):
+        return -1
+
+
+@case
+@with_env(conf=CONF + '# a long configuration takes a while to read\n' * 200000, start=False)
+def early_sighup(env):
+    """A SIGHUP while stafd reads its configuration, in its first
+    milliseconds, is a reload like any other, not death."""
+    if WRAPPER:
+        return  # valgrind reads megabytes itself before stafd's main() runs
+    for _ in range(3):
+        p = env.start(wait=False)
+        # rchar passes 1 MB only while the 9 MB stafd.conf is being read.
+        wait_for(lambda: rchar(p.pid) > 1 << 20 or p.poll() is not None, 10, 'stafd reading its configuration')
+        n = env.read_log().count('Reloaded')
+        p.send_signal(signal.SIGHUP)
+        wait_for(lambda: env.name_owned() or p.poll() is not None, 30, 'stafd on the bus')
+        check(p.poll() is None, 'stafd died of a SIGHUP sent while it read its configuration (status %s)'
+              % p.returncode)
+        wait_for(lambda: env.read_log().count('Reloaded') > n, 10, 'the early SIGHUP handled as a reload')
+        check_eq(env.stop(), 0, 'clean exit')
+
+
+def cached_traddrs(env):
+    try:
+        with open(env.cache) as f:
+            return sorted(c['tid']['traddr'] for c in json.load(f)['controllers'])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@case
+@with_env(start=False)
+def cache_saves_coalesced(env):
+    """A burst of changes costs one cache rewrite per second, not one each;
+    the last state is on disk within the bound; a stop right after a change
+    saves every DC (never the emptied set)."""
+    env.start(['--tron'])
+    extra = CONF + 'controller=transport=tcp;traddr=127.0.0.3;trsvcid=4420\n'
+    wait_for(lambda: cached_traddrs(env) == ['127.0.0.1', '::1'], 5, 'first save')
+    saves0 = env.read_log().count('Saved ')
+    t0 = time.monotonic()
+    for i in range(40):
+        env.write_conf(extra if i % 2 == 0 else CONF)
+        n = env.read_log().count('Reloaded')
+        env.stafd.send_signal(signal.SIGHUP)
+        wait_for(lambda: env.read_log().count('Reloaded') > n, 10, 'reload %d' % i)
+        # Each reload adds or removes 127.0.0.3: a change to save.
+        want = ['127.0.0.1', '127.0.0.3', '::1'] if i % 2 == 0 else ['127.0.0.1', '::1']
+        wait_for(lambda: sorted(c['traddr'] for c in env.list_controllers()) == want, 10, 'state %d' % i)
+    dt = time.monotonic() - t0
+    wait_for(lambda: cached_traddrs(env) == ['127.0.0.1', '::1'], 2.5, 'the last state saved within the bound')
+    saves = env.read_log().count('Saved ') - saves0
+    check(saves <= dt + 2, '%d cache saves for 40 changes in %.1fs' % (saves, dt))
+    # A change, then at once a stop: the stop's save has every DC.
+    env.write_conf(extra)
+    n = env.read_log().count('Reloaded')
+    env.stafd.send_signal(signal.SIGHUP)
+    wait_for(lambda: env.read_log().count('Reloaded') > n, 10, 'last reload')
+    wait_for(lambda: len(env.list_controllers()) == 3, 10, 'third DC')
+    env.stafd.send_signal(signal.SIGTERM)
+    env.stafd.send_signal(signal.SIGHUP)   # during the stop: ignored
+    check_eq(env.stop(), 0, 'clean exit')
+    check_eq(cached_traddrs(env), ['127.0.0.1', '127.0.0.3', '::1'], 'cache after a stop right after a change')
+
+
+@case
+@with_env(start=False)
+def invalid_utf8(env):
+    """A byte that is not UTF-8 in a controller= field and a "\\ud800" escape
+    in a cache entry: every method keeps answering everyone, with valid
+    UTF-8, and the cache stafd writes back is valid UTF-8."""
+    with open(env.conf, 'wb') as f:
+        f.write(CONF.encode() + b'controller=transport=tcp;traddr=127.0.0.4;trsvcid=8009;nqn=nqn.2024-01.io.ex:\xff\xfe\n')
+    with open(env.cache, 'w') as f:
+        f.write('{"format": "stafd-last-known-config", "version": 1, "controllers": [{"tid": {"transport": "tcp", '
+                '"traddr": "127.0.0.1", "trsvcid": "8009", "subsysnqn": "%s", "host-traddr": "", '
+                '"host-iface": "", "host-nqn": "%s"}, "origin": "discovered", "log-pages": [{"trtype": "tcp", '
+                '"adrfam": "ipv4", "traddr": "127.0.0.1", "trsvcid": "4420", "subnqn": "nqn.x:\\ud800\\udfff", '
+                '"subtype": "nvme", "treq": "not specified", "portid": "1", "cntlid": "65535", "asqsz": "32", '
+                '"eflags": "0"}]}]}' % (DISC, HOSTNQN))
+    env.start()
+    for user in (None, 'nobody'):
+        for detailed in (False, True):
+            lst = env.list_controllers(detailed, user=user)
+            check('127.0.0.1' in [c['traddr'] for c in lst], 'list_controllers answers (%s)' % user)
+            env.get_all(detailed, user=user)
+        pages = env.call(IFACE, 'get_log_pages', 'sssssss', *ARGS_A, user=user)[0]
+        check_eq(len(pages), 1, 'get_log_pages of the DC with the bad cache entry')
+        check(pages[0]['subnqn'].startswith('nqn.x:'), 'subnqn kept, repaired: %r' % pages[0]['subnqn'])
+        json.loads(env.call(IFACE_DBG, 'controller_info', 'sssssss', *ARGS_A, user=user)[0])
+        env.process_info(user=user)
+    for args in (['ls'], ['ls', '-d'], ['adlp', '-d'], ['status']):
+        r = env.stafctl(*args)
+        check_eq(r.returncode, 0, 'stafctl %s' % ' '.join(args))
+    check_eq(env.stop(), 0, 'clean exit')
+    with open(env.cache, 'rb') as f:
+        raw = f.read()
+    raw.decode('utf-8')     # strict: raises on anything invalid
+    check(b'\\ud800' not in raw, 'the surrogate escape is not written back')
 
 
 @case

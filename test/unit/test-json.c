@@ -59,6 +59,31 @@ static void test_escaping_round_trip(void **state) {
         }
 }
 
+/* Invalid UTF-8 never leaves the writer: each bad byte is U+FFFD; valid
+ * multi-byte characters are kept. */
+static void test_invalid_utf8(void **state) {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                { "a\xff" "b",             "\"a\xef\xbf\xbd" "b\"" },
+                { "\xed\xa0\x80",          "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"" },  /* "\ud800" as json-c decodes it */
+                { "\xc0\xaf",              "\"\xef\xbf\xbd\xef\xbf\xbd\"" },              /* overlong '/' */
+                { "\xf4\x90\x80\x80",      "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"" },
+                { "\xe2\x82",              "\"\xef\xbf\xbd\xef\xbf\xbd\"" },              /* truncated */
+                { "caf\xc3\xa9 \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"" },
+                { "q\"\xff",               "\"q\\\"\xef\xbf\xbd\"" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                JsonWriter w = {};
+                _cleanup_free_ char *s = NULL;
+
+                json_writer_string(&w, cases[i].in);
+                s = take(&w);
+                assert_string_equal(s, cases[i].out);
+        }
+}
+
 static void test_errors(void **state) {
         JsonWriter w = {};
         char *s = NULL;
@@ -126,6 +151,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_shapes),
                 cmocka_unit_test(test_escaping_round_trip),
+                cmocka_unit_test(test_invalid_utf8),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_dlp_matches_json_c),
         };
