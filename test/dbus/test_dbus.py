@@ -220,6 +220,31 @@ def process_and_controller_info(env):
     check(p.returncode != 0 and 'too long' in p.stderr, 'overlong nqn')
 
 
+@case
+@with_env(conf=CONF + '[Service Discovery]\nzeroconf=disabled\n',
+          sysconf='[Host]\nnqn=%s\nid=11111111-2222-3333-4444-555555555555\n' % HOSTNQN)
+def process_info_shape(env):
+    """process_info as the Python daemon writes it (existing clients parse
+    it): tron a JSON boolean, the flat kernel support keys, null for an
+    unset hostkey/symname, no service types with zeroconf disabled."""
+    for user in (None, 'nobody'):
+        info = env.process_info(user=user)
+        check(info['tron'] is False, 'tron is a JSON boolean: %r' % info['tron'])
+        for k in ('kernel support.TP8013', 'kernel support.host_iface'):
+            check(info.get(k) in ('True', 'False'), '%s: %r' % (k, info.get(k)))
+        check(info['hostkey'] is None and info['symname'] is None,
+              'unset hostkey/symname are null: %r %r' % (info['hostkey'], info['symname']))
+        check_eq(info['avahi']['service types'], [], 'service types with zeroconf disabled')
+        check_eq(info['avahi']['services'], {}, 'services with zeroconf disabled')
+        # stafd's own keys stay.
+        for k in ('version', 'log-level', 'hostnqn', 'hostid', 'config file', 'last known config file',
+                  'config soak timer', 'kernel support', 'zeroconf', 'controllers'):
+            check(k in info, 'process_info lacks %s' % k)
+        check_eq(info['hostnqn'], HOSTNQN, 'hostnqn')
+    env.busctl('set-property', BUSNAME, OBJPATH, IFACE_DBG, 'tron', 'b', 'true')
+    check(env.process_info()['tron'] is True, 'tron true after set')
+
+
 class Monitor:
     """busctl monitor in the background, collecting messages as JSON."""
 
