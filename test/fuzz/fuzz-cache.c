@@ -6,6 +6,7 @@
 
 #include "cache.h"
 #include "json.h"
+#include "json-tree.h"
 #include "macro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -14,6 +14,7 @@
 
 #include "cache.h"
 #include "json.h"
+#include "json-tree.h"
 #include "macro.h"
 
 static char dir[] = "/tmp/test-cache-XXXXXX";

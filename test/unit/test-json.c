@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "json-tree.h"
 #include "macro.h"
 
 static char *take(JsonWriter *w) {
