@@ -376,25 +376,36 @@ def flooding_client(env):
 @case
 @with_env(seed=BIG_SEED)
 def flooding_client_loop(env):
-    """A client that keeps asking for big answers and never reads them until
-    dbus-daemon stops taking stafd's messages: the event loop must not wait
-    on the bus (signals, timers, uevents go on).  A synchronous credentials
-    query froze it for 25 s per call here."""
-    flood = Flood(env, 30000, 'get_all_log_pages', pause_ms=1)
+    """Clients that keep asking for big answers and never read them: left
+    alone, stafd's answers pile up in dbus-daemon until it stops reading
+    stafd (its 127 MB quota), and everyone starves.  stafd stops answering
+    a client that does not read (it does not answer a ping), so the others
+    are still answered at once, and the loop never waits on the bus (a
+    synchronous credentials query froze it for 25 s per call here)."""
+    floods = [Flood(env, 30000, 'get_all_log_pages', pause_ms=1) for _ in range(3)]
     others = []
     try:
-        time.sleep(4)   # ~300 kB answers at ~1 kHz: dbus-daemon's 127 MB are gone after ~0.5 s
-        # Calls that need the caller's uid while the bus is clogged.
+        time.sleep(4)   # ~300 kB answers at ~1 kHz each: 127 MB within a second
+        for _ in range(3):
+            for user in (None, 'nobody'):
+                dt = timed(lambda: env.list_controllers(user=user))
+                check(dt < 2.0, 'list_controllers as %s took %.1fs with 3 clients not reading'
+                      % (user or 'root', dt))
+            dt = timed(lambda: env.get_all(True, user='nobody'))
+            check(dt < 2.0, 'get_all_log_pages took %.1fs with 3 clients not reading' % dt)
+        wait_for(lambda: env.read_log().count('does not read its answers') == 3, 10,
+                 'the 3 deaf clients logged once each')
+        # Calls that need the caller's uid while the flood goes on.
         others = [subprocess.Popen(['busctl', '--system', 'call', BUSNAME, OBJPATH, IFACE, 'list_controllers',
                                     'b', 'false'], env=env.env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL) for _ in range(3)]
-        time.sleep(0.5)
         n = env.read_log().count('Reloaded')
         env.stafd.send_signal(signal.SIGHUP)
-        wait_for(lambda: env.read_log().count('Reloaded') > n, 2, 'a reload while a client clogs the bus')
-        check_eq(env.stop(timeout=5), 0, 'prompt, clean stop while a client clogs the bus')
+        wait_for(lambda: env.read_log().count('Reloaded') > n, 2, 'a reload while clients flood')
+        check_eq(env.stop(timeout=5), 0, 'prompt, clean stop while clients flood')
     finally:
-        flood.close()
+        for f in floods:
+            f.close()
         for p in others:
             p.kill()
             p.wait()
