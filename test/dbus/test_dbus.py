@@ -425,7 +425,7 @@ def bus_restarted(env):
         rc = env.stafd.wait(10)
     except subprocess.TimeoutExpired:
         raise Failure('stafd keeps running deaf after losing the bus')
-    check(rc != 0, 'exit status after losing the bus is %d, not an error' % rc)
+    check_eq(rc, 1, 'exit status after losing the bus')
     check('Lost the connection to the system bus' in env.read_log(), 'the loss is logged')
     env.stop()
     with open(env.cache) as f:
