@@ -2,14 +2,17 @@
 /*
  * stafd.conf and sys.conf parsing.
  *
- * inih does the section/key structure, but Debian's libinih is built with a
- * 200-byte line limit and ';' as inline comment prefix, both of which would
- * silently cut controller= entries.  So we never show inih a user line: we
- * split the text into lines ourselves (CRLF, comments, ' #' inline
- * comments, continuation lines), store every section header and key=value
- * in a side table with its original line number, and feed inih through
- * ini_parse_stream() a synthetic file of short tokens ("[s<N>]", "k<N>=v")
- * that reference the table.  See docs/configuration.md.
+ * What inih does here, and no more: it pairs each key with the section
+ * header above it.  Debian's libinih is built with a 200-byte line limit and
+ * ';' as inline comment prefix, both of which would silently cut controller=
+ * entries, so inih never sees a user line.  pre_split() does the lexing
+ * (CRLF, comments, ' #' inline comments, continuation lines) into a table of
+ * items (header, key=value, or a warning about an unusable line) with their
+ * line numbers; inih reads a synthetic file of short tokens ("[s<N>]",
+ * "k<N>=v") that reference the table, in file order, so that warnings come
+ * out in file order too.  What each key means is a table (conf_keys[],
+ * conn_opts_table[], controller_str_keys[]): name, type, field, range.
+ * See docs/configuration.md.
  */
 
 #include <ctype.h>
@@ -301,18 +304,42 @@ int timespan_parse(const char *s, int64_t *ret_sec) {
 
 /* ------------------------------------------------------ controller strings */
 
+/* The string fields of a controller=/exclude= entry.  Aliases come after the
+ * key they stand for and are skipped where a field is visited once. */
+static const struct {
+        const char *key;
+        size_t offset;
+        bool alias;
+} controller_str_keys[] = {
+        { "transport",          offsetof(ConfController, transport), false          },
+        { "traddr",             offsetof(ConfController, traddr), false             },
+        { "trsvcid",            offsetof(ConfController, trsvcid), false            },
+        { "nqn",                offsetof(ConfController, nqn), false                },
+        { "subsysnqn",          offsetof(ConfController, nqn), true          },
+        { "host-traddr",        offsetof(ConfController, host_traddr), false        },
+        { "host-iface",         offsetof(ConfController, host_iface), false         },
+        { "host-nqn",           offsetof(ConfController, host_nqn), false           },
+        { "dhchap-secret",      offsetof(ConfController, dhchap_secret), false      },
+        { "dhchap-ctrl-secret", offsetof(ConfController, dhchap_ctrl_secret), false },
+};
+
+static char **controller_str_field(ConfController *c, size_t i) {
+        return (char **) ((char *) c + controller_str_keys[i].offset);
+}
+
+static char **controller_str_lookup(ConfController *c, const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(controller_str_keys); i++)
+                if (streq(key, controller_str_keys[i].key))
+                        return controller_str_field(c, i);
+        return NULL;
+}
+
 void conf_controller_done(ConfController *c) {
         if (!c)
                 return;
-        free(c->transport);
-        free(c->traddr);
-        free(c->trsvcid);
-        free(c->nqn);
-        free(c->host_traddr);
-        free(c->host_iface);
-        free(c->host_nqn);
-        free(c->dhchap_secret);
-        free(c->dhchap_ctrl_secret);
+        for (size_t i = 0; i < ELEMENTSOF(controller_str_keys); i++)
+                if (!controller_str_keys[i].alias)
+                        free(*controller_str_field(c, i));
         memset(c, 0, sizeof(*c));
 }
 
@@ -333,23 +360,13 @@ int conf_controller_copy(ConfController *dst, const ConfController *src) {
                 .opts = src->opts,
                 .line = src->line,
         };
-        const char * const *from[] = {
-                (const char * const *) &src->transport, (const char * const *) &src->traddr,
-                (const char * const *) &src->trsvcid, (const char * const *) &src->nqn,
-                (const char * const *) &src->host_traddr, (const char * const *) &src->host_iface,
-                (const char * const *) &src->host_nqn, (const char * const *) &src->dhchap_secret,
-                (const char * const *) &src->dhchap_ctrl_secret,
-        };
-        char **to[] = {
-                &c.transport, &c.traddr, &c.trsvcid, &c.nqn, &c.host_traddr, &c.host_iface,
-                &c.host_nqn, &c.dhchap_secret, &c.dhchap_ctrl_secret,
-        };
 
-        for (size_t i = 0; i < ELEMENTSOF(to); i++) {
-                if (!*from[i])
+        for (size_t i = 0; i < ELEMENTSOF(controller_str_keys); i++) {
+                const char *from = *controller_str_field((ConfController *) src, i);
+
+                if (controller_str_keys[i].alias || !from)
                         continue;
-                *to[i] = strdup(*from[i]);
-                if (!*to[i]) {
+                if (free_and_strdup(controller_str_field(&c, i), from) < 0) {
                         conf_controller_done(&c);
                         return -ENOMEM;
                 }
@@ -380,12 +397,12 @@ static const struct {
         { "disable-sqflow",  OPT_BOOL,            offsetof(ConfConnOpts, disable_sqflow)  },
 };
 
-/* Look key up among the connection options.  Returns its table index, or -1. */
+/* Look key up among the connection options: its table index, or -ENOENT. */
 static int conn_opt_lookup(const char *key) {
         for (size_t i = 0; i < ELEMENTSOF(conn_opts_table); i++)
                 if (streq(key, conn_opts_table[i].key))
                         return (int) i;
-        return -1;
+        return -ENOENT;
 }
 
 /* Parse value for conn option idx.  Returns the value, or -EINVAL with *why set. */
@@ -527,25 +544,7 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                 v = strip(eq + 1);
                 ascii_lower(k);
 
-                if (streq(k, "transport"))
-                        dst = &c.transport;
-                else if (streq(k, "traddr"))
-                        dst = &c.traddr;
-                else if (streq(k, "trsvcid"))
-                        dst = &c.trsvcid;
-                else if (streq(k, "nqn") || streq(k, "subsysnqn"))
-                        dst = &c.nqn;
-                else if (streq(k, "host-traddr"))
-                        dst = &c.host_traddr;
-                else if (streq(k, "host-iface"))
-                        dst = &c.host_iface;
-                else if (streq(k, "host-nqn"))
-                        dst = &c.host_nqn;
-                else if (streq(k, "dhchap-secret"))
-                        dst = &c.dhchap_secret;
-                else if (streq(k, "dhchap-ctrl-secret"))
-                        dst = &c.dhchap_ctrl_secret;
-
+                dst = controller_str_lookup(&c, k);
                 if (dst) {
                         /* "key=" with nothing after it means "not given". */
                         if (*v == '\0') {
@@ -618,11 +617,20 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
 
 /* ------------------------------------------------------- line pre-parsing */
 
+/* One logical line of the file: a section header, a key=value, or a warning
+ * about a line we could not use (kept in the same list so that warnings come
+ * out in file order, interleaved with those of the values). */
+typedef enum ItemKind {
+        ITEM_SECTION,
+        ITEM_KEY,
+        ITEM_WARNING,
+} ItemKind;
+
 typedef struct Item {
         unsigned line;
-        bool is_section;
-        char *section; /* section name as written (header items and key items) */
-        char *key;     /* lower-cased; NULL for section headers */
+        ItemKind kind;
+        char *section; /* section name as written (header and key items) */
+        char *key;     /* lower-cased (key items); the text (warning items) */
         char *value;
 } Item;
 
@@ -633,7 +641,11 @@ typedef struct Pre {
         size_t next;         /* reader cursor */
         char ***warnings;
         bool oom;
-        /* handler: consumer of one key item */
+        /* Is this section name one we know?  Unknown ones get one warning. */
+        bool (*section_known)(const char *name);
+        /* Are continuation lines of this key further values? */
+        bool (*is_multi)(const char *key);
+        /* Consumer of one key item. */
         int (*handle)(struct Pre *pre, const Item *it, void *userdata);
         void *userdata;
 } Pre;
@@ -649,18 +661,35 @@ static void pre_done(Pre *pre) {
         pre->n_items = 0;
 }
 
-static int pre_add(Pre *pre, unsigned line, const char *section, const char *key, const char *value) {
-        Item *t, it = { .line = line, .is_section = !key };
+/* Grow *arr (of *n elements of size sz) for one more, doubling: appending N
+ * entries must cost O(N), not O(N^2) (100 000 controller= lines). */
+static int grow(void *arr, size_t n, size_t sz) {
+        void **p = arr;
+        size_t cap;
+        void *t;
 
-        t = realloc(pre->items, sizeof(Item) * (pre->n_items + 1));
+        if (n != 0 && (n & (n - 1)) != 0)
+                return 0; /* not a power of two: room left */
+        cap = n ? n * 2 : 4;
+        if (cap > SIZE_MAX / sz)
+                return -ENOMEM;
+        t = realloc(*p, cap * sz);
         if (!t)
                 return -ENOMEM;
-        pre->items = t;
+        *p = t;
+        return 0;
+}
 
-        it.section = strdup(section);
+static int pre_add(Pre *pre, ItemKind kind, unsigned line, const char *section, const char *key,
+                   const char *value) {
+        Item it = { .line = line, .kind = kind };
+
+        if (grow(&pre->items, pre->n_items, sizeof(Item)) < 0)
+                return -ENOMEM;
+        it.section = section ? strdup(section) : NULL;
         it.key = key ? strdup(key) : NULL;
         it.value = value ? strdup(value) : NULL;
-        if (!it.section || (key && !it.key) || (value && !it.value)) {
+        if ((section && !it.section) || (key && !it.key) || (value && !it.value)) {
                 free(it.section);
                 free(it.key);
                 free(it.value);
@@ -668,6 +697,25 @@ static int pre_add(Pre *pre, unsigned line, const char *section, const char *key
         }
         pre->items[pre->n_items++] = it;
         return 0;
+}
+
+/* "NAME:LINE: " + message, queued in file order. */
+_printf_(3, 4)
+static int pre_warn(Pre *pre, unsigned line, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL, *s = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        if (asprintf(&s, "%s:%u: %s", pre->name, line, msg) < 0) {
+                s = NULL;
+                return -ENOMEM;
+        }
+        return pre_add(pre, ITEM_WARNING, line, NULL, s, NULL);
 }
 
 /* Cut a ' #' / '\t#' inline comment. */
@@ -679,9 +727,8 @@ static void strip_inline_comment(char *s) {
                 }
 }
 
-/* Split text into items.  is_multi(key) says whether continuation lines of
- * that key are further entries. */
-static int pre_split(Pre *pre, const char *text, size_t len, bool (*is_multi)(const char *key)) {
+/* Split text into items. */
+static int pre_split(Pre *pre, const char *text, size_t len) {
         _cleanup_free_ char *buf = NULL, *section = NULL, *prev_key = NULL;
         char *p, *end;
         unsigned lineno = 0;
@@ -703,6 +750,7 @@ static int pre_split(Pre *pre, const char *text, size_t len, bool (*is_multi)(co
                 p += 3;
 
         while (p < end) {
+                _cleanup_free_ char *e = NULL;
                 char *nl, *s, *eq, *k, *v;
                 bool indented;
 
@@ -721,58 +769,58 @@ static int pre_split(Pre *pre, const char *text, size_t len, bool (*is_multi)(co
                 s = strip(s);
 
                 if (indented && prev_key) {
-                        if (is_multi && is_multi(prev_key)) {
-                                r = pre_add(pre, lineno, section, prev_key, s);
-                                if (r < 0)
-                                        return r;
-                        } else {
-                                _cleanup_free_ char *e = warn_escape(s);
-
-                                warn(pre->warnings, "%s:%u: [%s] %s: continuation line '%s' ignored",
-                                     pre->name, lineno, section, prev_key, strempty(e));
+                        if (pre->is_multi && pre->is_multi(prev_key))
+                                r = pre_add(pre, ITEM_KEY, lineno, section, prev_key, s);
+                        else {
+                                e = warn_escape(s);
+                                r = pre_warn(pre, lineno, "[%s] %s: continuation line '%s' ignored",
+                                             section, prev_key, strempty(e));
                         }
+                        if (r < 0)
+                                return r;
                         continue;
                 }
 
-                free(prev_key);
-                prev_key = NULL;
+                prev_key = mfree(prev_key);
 
                 if (*s == '[') {
                         size_t l = strlen(s);
                         char *name;
 
                         if (l < 2 || s[l - 1] != ']') {
-                                _cleanup_free_ char *e = warn_escape(s);
-
-                                warn(pre->warnings, "%s:%u: syntax error, '%s' is not a [section] header, ignored",
-                                     pre->name, lineno, strempty(e));
+                                e = warn_escape(s);
+                                r = pre_warn(pre, lineno, "syntax error, '%s' is not a [section] header, ignored",
+                                             strempty(e));
+                                if (r < 0)
+                                        return r;
                                 continue;
                         }
                         s[l - 1] = '\0';
                         name = strip(s + 1);
-                        if (*name == '\0') {
-                                warn(pre->warnings, "%s:%u: syntax error, empty section name, ignored",
-                                     pre->name, lineno);
-                                /* Keys below it belong to no section we know. */
-                                name = "";
-                        }
+                        /* Keys below an empty header belong to no section we know. */
                         r = free_and_strdup(&section, name);
                         if (r < 0)
                                 return r;
-                        if (*name) {
-                                r = pre_add(pre, lineno, section, NULL, NULL);
-                                if (r < 0)
-                                        return r;
+                        if (*name == '\0')
+                                r = pre_warn(pre, lineno, "syntax error, empty section name, ignored");
+                        else {
+                                r = pre_add(pre, ITEM_SECTION, lineno, section, NULL, NULL);
+                                if (r >= 0 && !pre->section_known(name)) {
+                                        e = warn_escape(name);
+                                        r = pre_warn(pre, lineno, "unknown section [%s], ignored", strempty(e));
+                                }
                         }
+                        if (r < 0)
+                                return r;
                         continue;
                 }
 
                 eq = strchr(s, '=');
                 if (!eq) {
-                        _cleanup_free_ char *e = warn_escape(s);
-
-                        warn(pre->warnings, "%s:%u: syntax error, no '=' in '%s', line ignored",
-                             pre->name, lineno, strempty(e));
+                        e = warn_escape(s);
+                        r = pre_warn(pre, lineno, "syntax error, no '=' in '%s', line ignored", strempty(e));
+                        if (r < 0)
+                                return r;
                         continue;
                 }
                 *eq = '\0';
@@ -780,23 +828,24 @@ static int pre_split(Pre *pre, const char *text, size_t len, bool (*is_multi)(co
                 v = strip(eq + 1);
                 ascii_lower(k);
                 if (*k == '\0') {
-                        _cleanup_free_ char *e = warn_escape(v);
-
-                        warn(pre->warnings, "%s:%u: syntax error, no key before '=%s', line ignored",
-                             pre->name, lineno, strempty(e));
+                        e = warn_escape(v);
+                        r = pre_warn(pre, lineno, "syntax error, no key before '=%s', line ignored",
+                                     strempty(e));
+                        if (r < 0)
+                                return r;
                         continue;
                 }
                 if (!section) {
-                        _cleanup_free_ char *e = warn_escape(k);
-
-                        warn(pre->warnings, "%s:%u: key '%s' outside of any [section], ignored",
-                             pre->name, lineno, strempty(e));
+                        e = warn_escape(k);
+                        r = pre_warn(pre, lineno, "key '%s' outside of any [section], ignored", strempty(e));
+                        if (r < 0)
+                                return r;
                         continue;
                 }
                 if (*section == '\0')
                         continue; /* under a broken header: already warned */
 
-                r = pre_add(pre, lineno, section, k, v);
+                r = pre_add(pre, ITEM_KEY, lineno, section, k, v);
                 if (r < 0)
                         return r;
                 prev_key = strdup(k);
@@ -806,7 +855,8 @@ static int pre_split(Pre *pre, const char *text, size_t len, bool (*is_multi)(co
         return 0;
 }
 
-/* ini_reader: hand inih one synthetic line per item. */
+/* ini_reader: hand inih one synthetic line per item: "[s<N>]" for a header,
+ * "k<N>=v" for a key or a warning. */
 static char *pre_reader(char *str, int num, void *stream) {
         Pre *pre = stream;
         const Item *it;
@@ -814,7 +864,7 @@ static char *pre_reader(char *str, int num, void *stream) {
         if (pre->next >= pre->n_items)
                 return NULL;
         it = &pre->items[pre->next];
-        if (it->is_section)
+        if (it->kind == ITEM_SECTION)
                 (void) snprintf(str, (size_t) num, "[s%zu]\n", pre->next);
         else
                 (void) snprintf(str, (size_t) num, "k%zu=v\n", pre->next);
@@ -836,17 +886,39 @@ static int token_index(const char *tok, char prefix, const Pre *pre, size_t *ret
         return 0;
 }
 
+/* inih's part: it pairs every key with the header above it. */
 static int pre_ini_handler(void *user, const char *section, const char *name, const char *value) {
         Pre *pre = user;
+        const Item *it;
         size_t si, ki;
 
-        if (token_index(section, 's', pre, &si) < 0 || token_index(name, 'k', pre, &ki) < 0)
+        (void) value;
+        if (token_index(name, 'k', pre, &ki) < 0)
                 return 1; /* cannot happen: we wrote every line inih sees */
-        if (!pre->items[si].is_section || pre->items[ki].is_section)
+        it = &pre->items[ki];
+        if (it->kind == ITEM_WARNING) {
+                if (pre->warnings && strv_extend(pre->warnings, it->key) < 0)
+                        pre->oom = true;
                 return 1;
-        if (pre->handle(pre, &pre->items[ki], pre->userdata) == -ENOMEM)
+        }
+        if (token_index(section, 's', pre, &si) < 0 || pre->items[si].kind != ITEM_SECTION)
+                return 1;
+        if (pre->handle(pre, it, pre->userdata) == -ENOMEM)
                 pre->oom = true;
         return 1;
+}
+
+/* Split, then let inih walk the items and call pre->handle for each key. */
+static int pre_parse(Pre *pre, const char *text, size_t len) {
+        int r;
+
+        r = pre_split(pre, text ?: "", len);
+        if (r >= 0) {
+                r = ini_parse_stream(pre_reader, pre, pre_ini_handler, pre);
+                r = (r == -2 || pre->oom) ? -ENOMEM : 0;
+        }
+        pre_done(pre);
+        return r;
 }
 
 /* --------------------------------------------------------------- stafd.conf */
@@ -875,6 +947,10 @@ static int conf_section_lookup(const char *name) {
         return SEC_UNKNOWN;
 }
 
+static bool conf_section_known(const char *name) {
+        return conf_section_lookup(name) != SEC_UNKNOWN;
+}
+
 static bool conf_is_multi(const char *key) {
         return streq(key, "controller") || streq(key, "exclude");
 }
@@ -891,165 +967,202 @@ static void conf_defaults(Conf *c) {
         c->zeroconf = true;
         c->persistent_connections = true;
         c->zeroconf_persistence_sec = DEFAULT_ZC_PERSISTENCE_SEC;
+        c->max_referrals_per_dc = CONF_MAX_REFERRALS_PER_DC_DEFAULT;
+        c->max_dcs = CONF_MAX_DCS_DEFAULT;
 }
 
-static const char *conn_opt_default_text(int idx, char *buf, size_t size) {
-        switch (conn_opts_table[idx].type) {
-        case OPT_BOOL:
-                if (streq(conn_opts_table[idx].key, "disable-sqflow"))
-                        return "using the driver default";
-                return "using default false";
-        case OPT_KATO:
-                (void) snprintf(buf, size, "using default %d", DEFAULT_KATO);
-                return buf;
+typedef enum KeyType {
+        KEY_BOOL,       /* bool: true/false, yes/no, on/off, 1/0 */
+        KEY_ENABLED,    /* bool: enabled/disabled (or a boolean word) */
+        KEY_IP_FAMILY,  /* unsigned IP_FAMILY_* mask */
+        KEY_CONN_OPT,   /* int of ConfConnOpts, parsed by conn_opts_table */
+        KEY_TIMESPAN,   /* int64_t seconds, -1 = never, clamped to max */
+        KEY_UNSIGNED,   /* unsigned within min..max */
+        KEY_ENTRY,      /* controller= / exclude= (repeatable) */
+} KeyType;
+
+/* Every stafd.conf key: where it lives, how it is read, and what a bad value
+ * falls back to (the value conf_defaults() gives the field). */
+static const struct ConfKey {
+        int section;
+        const char *name;
+        KeyType type;
+        size_t offset;          /* of the field in Conf */
+        int64_t min, max;       /* KEY_UNSIGNED; max also for KEY_TIMESPAN */
+        const char *fallback;   /* end of the warning for a bad value */
+} conf_keys[] = {
+        { SEC_GLOBAL, "tron",            KEY_BOOL,      offsetof(Conf, tron),         .fallback = "using default false" },
+        { SEC_GLOBAL, "hdr-digest",      KEY_CONN_OPT,  offsetof(Conf, conn.hdr_digest), .fallback = "using default false" },
+        { SEC_GLOBAL, "data-digest",     KEY_CONN_OPT,  offsetof(Conf, conn.data_digest), .fallback = "using default false" },
+        { SEC_GLOBAL, "kato",            KEY_CONN_OPT,  offsetof(Conf, conn.kato),    .fallback = "using default 30" },
+        { SEC_GLOBAL, "queue-size",      KEY_CONN_OPT,  offsetof(Conf, conn.queue_size), .fallback = "using the driver default" },
+        { SEC_GLOBAL, "reconnect-delay", KEY_CONN_OPT,  offsetof(Conf, conn.reconnect_delay), .fallback = "using the driver default" },
+        { SEC_GLOBAL, "ctrl-loss-tmo",   KEY_CONN_OPT,  offsetof(Conf, conn.ctrl_loss_tmo), .fallback = "using the driver default" },
+        { SEC_GLOBAL, "disable-sqflow",  KEY_CONN_OPT,  offsetof(Conf, conn.disable_sqflow), .fallback = "using the driver default" },
+        { SEC_GLOBAL, "ignore-iface",    KEY_BOOL,      offsetof(Conf, ignore_iface), .fallback = "using default false" },
+        { SEC_GLOBAL, "ip-family",       KEY_IP_FAMILY, offsetof(Conf, ip_family),    .fallback = "using default ipv4+ipv6" },
+        { SEC_GLOBAL, "pleo",            KEY_ENABLED,   offsetof(Conf, pleo),         .fallback = "using default enabled" },
+        { SEC_SERVICE_DISCOVERY, "zeroconf", KEY_ENABLED, offsetof(Conf, zeroconf),   .fallback = "using default enabled" },
+        { SEC_DCCM, "persistent-connections", KEY_BOOL, offsetof(Conf, persistent_connections),
+          .fallback = "using default true" },
+        { SEC_DCCM, "zeroconf-connections-persistence", KEY_TIMESPAN, offsetof(Conf, zeroconf_persistence_sec),
+          .max = CONF_TIMESPAN_MAX_SEC, .fallback = "using default 72 hours" },
+        { SEC_DCCM, "max-referrals-per-dc", KEY_UNSIGNED, offsetof(Conf, max_referrals_per_dc),
+          .min = 0, .max = CONF_MAX_REFERRALS_PER_DC_MAX, .fallback = "using default 64" },
+        { SEC_DCCM, "max-dcs", KEY_UNSIGNED, offsetof(Conf, max_dcs),
+          .min = 1, .max = CONF_MAX_DCS_MAX, .fallback = "using default 512" },
+        { SEC_CONTROLLERS, "controller", KEY_ENTRY, 0, .fallback = NULL },
+        { SEC_CONTROLLERS, "exclude",    KEY_ENTRY, 0, .fallback = NULL },
+};
+
+static const struct ConfKey *conf_key_lookup(int section, const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(conf_keys); i++)
+                if (conf_keys[i].section == section && streq(conf_keys[i].name, name))
+                        return &conf_keys[i];
+        return NULL;
+}
+
+static size_t conf_key_size(KeyType t) {
+        switch (t) {
+        case KEY_BOOL:
+        case KEY_ENABLED:
+                return sizeof(bool);
+        case KEY_IP_FAMILY:
+        case KEY_UNSIGNED:
+                return sizeof(unsigned);
+        case KEY_CONN_OPT:
+                return sizeof(int);
+        case KEY_TIMESPAN:
+                return sizeof(int64_t);
         default:
-                return "using the driver default";
+                return 0;
+        }
+}
+
+/* Store v into the field at dst.  0, or -EINVAL with *why set (the field is
+ * then untouched). */
+static int conf_key_parse(const struct ConfKey *k, const char *v, void *dst, const char **why,
+                          char *buf, size_t size) {
+        int64_t t;
+        int r, n;
+
+        switch (k->type) {
+        case KEY_BOOL:
+        case KEY_ENABLED:
+                r = k->type == KEY_BOOL ? parse_bool(v) : parse_enabled(v);
+                if (r < 0) {
+                        *why = k->type == KEY_BOOL ? "not a boolean (true/false, yes/no, on/off, 1/0)" :
+                                                     "not enabled/disabled";
+                        return -EINVAL;
+                }
+                *(bool *) dst = r;
+                return 0;
+        case KEY_IP_FAMILY:
+                if (parse_ip_family(v, dst) < 0) {
+                        *why = "not one of ipv4, ipv6, ipv4+ipv6, ipv6+ipv4";
+                        return -EINVAL;
+                }
+                return 0;
+        case KEY_CONN_OPT:
+                r = conn_opt_parse(conn_opt_lookup(k->name), v, &n, why);
+                if (r < 0)
+                        return r;
+                *(int *) dst = n;
+                return 0;
+        case KEY_TIMESPAN:
+                if (timespan_parse(v, &t) < 0) {
+                        *why = "not a time span (e.g. 3600, 72hours, 1d 12h, 1:30:00, -1)";
+                        return -EINVAL;
+                }
+                *(int64_t *) dst = t;
+                return 0;
+        case KEY_UNSIGNED:
+                r = parse_int(v, &n);
+                if (r < 0) {
+                        *why = r == -ERANGE ? "number out of range" : "not a number";
+                        return -EINVAL;
+                }
+                if (n < k->min || n > k->max) {
+                        (void) snprintf(buf, size, "must be within %" PRId64 "..%" PRId64, k->min, k->max);
+                        *why = buf;
+                        return -EINVAL;
+                }
+                *(unsigned *) dst = (unsigned) n;
+                return 0;
+        default:
+                return -EINVAL;
         }
 }
 
 static int conf_add_entry(ConfController **arr, size_t *n, ConfController *c) {
-        ConfController *t;
-
-        t = realloc(*arr, sizeof(ConfController) * (*n + 1));
-        if (!t)
+        if (grow(arr, *n, sizeof(ConfController)) < 0)
                 return -ENOMEM;
-        *arr = t;
-        t[(*n)++] = *c;
+        (*arr)[(*n)++] = *c;
         return 0;
+}
+
+static int conf_handle_entry(Pre *pre, const Item *it, Conf *c) {
+        bool is_ctrl = streq(it->key, "controller");
+        ConfController e;
+        int r;
+
+        r = conf_parse_controller(it->value, &e, pre->warnings, pre->name, it->line, it->key);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        if (is_ctrl && (!e.transport || !e.traddr)) {
+                warn_controller(pre->warnings, pre->name, it->line, it->key, it->value,
+                                !e.transport && !e.traddr ? "no transport and no traddr" :
+                                !e.transport ? "no transport" : "no traddr");
+                conf_controller_done(&e);
+                return 0;
+        }
+        r = is_ctrl ? conf_add_entry(&c->controllers, &c->n_controllers, &e) :
+                      conf_add_entry(&c->excludes, &c->n_excludes, &e);
+        if (r < 0)
+                conf_controller_done(&e);
+        return r;
 }
 
 static int conf_handle(Pre *pre, const Item *it, void *userdata) {
         Conf *c = userdata;
-        const char *sec = it->section, *k = it->key, *v = it->value;
-        int s = conf_section_lookup(sec), r;
+        int s = conf_section_lookup(it->section);
+        const struct ConfKey *k;
+        const char *why = NULL;
+        char buf[64];
+        void *dst;
 
-        switch (s) {
-        case SEC_GLOBAL: {
-                int idx;
+        if (s == SEC_UNKNOWN)
+                return 0; /* warned about once, at its header */
+        k = conf_key_lookup(s, it->key);
+        if (!k) {
+                _cleanup_free_ char *e = warn_escape(it->key);
 
-                if (streq(k, "tron") || streq(k, "ignore-iface")) {
-                        bool *dst = streq(k, "tron") ? &c->tron : &c->ignore_iface;
-
-                        r = parse_bool(v);
-                        if (r < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not a boolean (true/false, yes/no, on/off, 1/0)",
-                                           "using default false");
-                                *dst = false;
-                        } else
-                                *dst = r;
-                        return 0;
-                }
-                if (streq(k, "ip-family")) {
-                        if (parse_ip_family(v, &c->ip_family) < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not one of ipv4, ipv6, ipv4+ipv6, ipv6+ipv4",
-                                           "using default ipv4+ipv6");
-                                c->ip_family = IP_FAMILY_V4 | IP_FAMILY_V6;
-                        }
-                        return 0;
-                }
-                if (streq(k, "pleo")) {
-                        r = parse_enabled(v);
-                        if (r < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not enabled/disabled", "using default enabled");
-                                r = 1;
-                        }
-                        c->pleo = r;
-                        return 0;
-                }
-                idx = conn_opt_lookup(k);
-                if (idx >= 0) {
-                        const char *why = NULL;
-                        char buf[64];
-                        int val;
-
-                        if (conn_opt_parse(idx, v, &val, &why) < 0) {
-                                Conf d = {};
-
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v, why,
-                                           conn_opt_default_text(idx, buf, sizeof(buf)));
-                                conf_defaults(&d);
-                                val = *conn_opt_field(&d.conn, idx);
-                        }
-                        *conn_opt_field(&c->conn, idx) = val;
-                        return 0;
-                }
-                break;
+                warn(pre->warnings, "%s:%u: [%s] unknown key '%s', ignored", pre->name, it->line,
+                     it->section, strempty(e));
+                return 0;
         }
-        case SEC_SERVICE_DISCOVERY:
-                if (streq(k, "zeroconf")) {
-                        r = parse_enabled(v);
-                        if (r < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not enabled/disabled", "using default enabled");
-                                r = 1;
-                        }
-                        c->zeroconf = r;
-                        return 0;
-                }
-                break;
-        case SEC_DCCM:
-                if (streq(k, "persistent-connections")) {
-                        r = parse_bool(v);
-                        if (r < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not a boolean (true/false, yes/no, on/off, 1/0)",
-                                           "using default true");
-                                r = 1;
-                        }
-                        c->persistent_connections = r;
-                        return 0;
-                }
-                if (streq(k, "zeroconf-connections-persistence")) {
-                        int64_t t;
+        if (k->type == KEY_ENTRY)
+                return conf_handle_entry(pre, it, c);
 
-                        if (timespan_parse(v, &t) < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not a time span (e.g. 3600, 72hours, 1d 12h, 1:30:00, -1)",
-                                           "using default 72 hours");
-                                t = DEFAULT_ZC_PERSISTENCE_SEC;
-                        }
-                        c->zeroconf_persistence_sec = t;
-                        return 0;
-                }
-                break;
-        case SEC_CONTROLLERS:
-                if (conf_is_multi(k)) {
-                        bool is_ctrl = streq(k, "controller");
-                        ConfController e;
+        dst = (char *) c + k->offset;
+        if (conf_key_parse(k, it->value, dst, &why, buf, sizeof(buf)) < 0) {
+                Conf d = {};
 
-                        r = conf_parse_controller(v, &e, pre->warnings, pre->name, it->line, k);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r < 0)
-                                return 0;
-                        if (is_ctrl && (!e.transport || !e.traddr)) {
-                                warn_controller(pre->warnings, pre->name, it->line, k, v,
-                                                !e.transport && !e.traddr ? "no transport and no traddr" :
-                                                !e.transport ? "no transport" : "no traddr");
-                                conf_controller_done(&e);
-                                return 0;
-                        }
-                        r = is_ctrl ? conf_add_entry(&c->controllers, &c->n_controllers, &e) :
-                                      conf_add_entry(&c->excludes, &c->n_excludes, &e);
-                        if (r < 0) {
-                                conf_controller_done(&e);
-                                return r;
-                        }
-                        return 0;
-                }
-                break;
-        default:
-                return 0; /* unknown section: warned about once, at its header */
+                warn_value(pre->warnings, pre->name, it->line, it->section, it->key, it->value, why,
+                           k->fallback);
+                conf_defaults(&d);
+                memcpy(dst, (const char *) &d + k->offset, conf_key_size(k->type));
+                return 0;
         }
-
-        {
-                _cleanup_free_ char *e = warn_escape(k);
-
-                warn(pre->warnings, "%s:%u: [%s] unknown key '%s', ignored", pre->name, it->line, sec,
-                     strempty(e));
+        if (k->type == KEY_TIMESPAN && *(int64_t *) dst > k->max) {
+                /* Far beyond any useful period, and times in microseconds
+                 * must not overflow: clamp, and say so. */
+                (void) snprintf(buf, sizeof(buf), "using the maximum %" PRId64 " seconds", k->max);
+                warn_value(pre->warnings, pre->name, it->line, it->section, it->key, it->value,
+                           "longer than the maximum", buf);
+                *(int64_t *) dst = k->max;
         }
         return 0;
 }
@@ -1080,55 +1193,6 @@ Conf *conf_free(Conf *c) {
         return NULL;
 }
 
-/* Warn about every unknown section header (once per header line). */
-static void warn_unknown_sections(Pre *pre, int (*lookup)(const char *name), int unknown) {
-        for (size_t i = 0; i < pre->n_items; i++) {
-                const Item *it = &pre->items[i];
-
-                if (it->is_section && lookup(it->section) == unknown) {
-                        _cleanup_free_ char *e = warn_escape(it->section);
-
-                        warn(pre->warnings, "%s:%u: unknown section [%s], ignored", pre->name, it->line,
-                             strempty(e));
-                }
-        }
-}
-
-typedef struct WarnSort {
-        unsigned long line;
-        size_t idx;
-        char *text;
-} WarnSort;
-
-static int warn_sort_cmp(const void *a, const void *b) {
-        const WarnSort *x = a, *y = b;
-
-        if (x->line != y->line)
-                return x->line < y->line ? -1 : 1;
-        return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* Warnings come from two passes (line splitting, then values); present them
- * in file order.  Each starts with "NAME:LINE:". */
-static void warnings_sort(char **w, const char *name) {
-        size_t n = strv_length(w), skip = strlen(name) + 1;
-        _cleanup_free_ WarnSort *t = NULL;
-
-        if (n < 2)
-                return;
-        t = calloc(n, sizeof(*t));
-        if (!t)
-                return; /* unsorted is still correct */
-        for (size_t i = 0; i < n; i++) {
-                t[i].idx = i;
-                t[i].text = w[i];
-                t[i].line = strlen(w[i]) > skip ? strtoul(w[i] + skip, NULL, 10) : 0;
-        }
-        qsort(t, n, sizeof(*t), warn_sort_cmp);
-        for (size_t i = 0; i < n; i++)
-                w[i] = t[i].text;
-}
-
 int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret) {
         _cleanup_(conf_freep) Conf *c = NULL;
         Pre pre = {};
@@ -1147,19 +1211,14 @@ int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret
 
         pre.name = name;
         pre.warnings = &c->warnings;
+        pre.section_known = conf_section_known;
+        pre.is_multi = conf_is_multi;
         pre.handle = conf_handle;
         pre.userdata = c;
 
-        r = pre_split(&pre, text ?: "", len, conf_is_multi);
-        if (r >= 0) {
-                warn_unknown_sections(&pre, conf_section_lookup, SEC_UNKNOWN);
-                r = ini_parse_stream(pre_reader, &pre, pre_ini_handler, &pre);
-                r = (r == -2 || pre.oom) ? -ENOMEM : 0;
-        }
-        pre_done(&pre);
+        r = pre_parse(&pre, text, len);
         if (r < 0)
                 return r;
-        warnings_sort(c->warnings, name);
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -1228,8 +1287,8 @@ int conf_load(const char *path, Conf **ret) {
 #define SYSCONF_ID_DEFAULT "file:///etc/nvme/hostid"
 #define SYSCONF_KEY_DEFAULT "file:///etc/nvme/hostkey"
 
-static int sysconf_section_lookup(const char *name) {
-        return strcasecmp(name, "Host") == 0 ? 0 : 1;
+static bool sysconf_section_known(const char *name) {
+        return strcasecmp(name, "Host") == 0;
 }
 
 typedef struct SysParse {
@@ -1243,7 +1302,7 @@ static int sysconf_handle(Pre *pre, const Item *it, void *userdata) {
         char **dst = NULL;
         unsigned *line = NULL;
 
-        if (sysconf_section_lookup(it->section) != 0)
+        if (!sysconf_section_known(it->section))
                 return 0;
         if (streq(it->key, "nqn"))
                 dst = &s->hostnqn_source, line = &sp->nqn_line;
@@ -1411,19 +1470,13 @@ int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf
 
         pre.name = name;
         pre.warnings = &s->warnings;
+        pre.section_known = sysconf_section_known;
         pre.handle = sysconf_handle;
         pre.userdata = &sp;
 
-        r = pre_split(&pre, text ?: "", len, NULL);
-        if (r >= 0) {
-                warn_unknown_sections(&pre, sysconf_section_lookup, 1);
-                r = ini_parse_stream(pre_reader, &pre, pre_ini_handler, &pre);
-                r = (r == -2 || pre.oom) ? -ENOMEM : 0;
-        }
-        pre_done(&pre);
+        r = pre_parse(&pre, text, len);
         if (r < 0)
                 return r;
-        warnings_sort(s->warnings, name);
 
         r = sysconf_finish(&sp);
         if (r < 0)

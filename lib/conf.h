@@ -12,8 +12,20 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "macro.h"
+
 #define DISC_NQN "nqn.2014-08.org.nvmexpress.discovery"
 #define NVMF_NQN_MAX 223
+
+/* The longest time span a key accepts (longer values are clamped, with a
+ * warning): 100 years, so that seconds * USEC_PER_SEC, even added to a
+ * CLOCK_MONOTONIC time, stays far from overflowing 64 bits. */
+#define CONF_TIMESPAN_MAX_SEC ((int64_t) 100 * 365 * 24 * 3600)
+
+#define CONF_MAX_REFERRALS_PER_DC_DEFAULT 64U
+#define CONF_MAX_REFERRALS_PER_DC_MAX 16384U
+#define CONF_MAX_DCS_DEFAULT 512U
+#define CONF_MAX_DCS_MAX 1000000U
 
 /* Tri-state for options whose default is "whatever the driver says". */
 #define CONF_UNSET (-2)
@@ -67,7 +79,10 @@ typedef struct Conf {
 
         /* [Discovery controller connection management] */
         bool persistent_connections;          /* default true */
-        int64_t zeroconf_persistence_sec;     /* default 72h; -1 = never */
+        int64_t zeroconf_persistence_sec;     /* default 72h; -1 = never; <= CONF_TIMESPAN_MAX_SEC */
+        unsigned max_referrals_per_dc;        /* default 64, 0..16384 (0 = follow none) */
+        unsigned max_dcs;                     /* default 512, 1..1000000: all DCs; referral and
+                                               * mDNS ones only while below it */
 
         /* [Controllers] */
         ConfController *controllers;
@@ -134,11 +149,5 @@ SysConf *sysconf_free(SysConf *s);
  * (*ret_sec untouched on error). */
 int timespan_parse(const char *s, int64_t *ret_sec);
 
-static inline void conf_freep(Conf **c) {
-        if (*c)
-                *c = conf_free(*c);
-}
-static inline void sysconf_freep(SysConf **s) {
-        if (*s)
-                *s = sysconf_free(*s);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Conf *, conf_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SysConf *, sysconf_free);

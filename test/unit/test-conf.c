@@ -62,6 +62,8 @@ static void assert_defaults(const Conf *c) {
         assert_true(c->zeroconf);
         assert_true(c->persistent_connections);
         assert_int_equal(c->zeroconf_persistence_sec, 72 * 3600);
+        assert_int_equal(c->max_referrals_per_dc, 64);
+        assert_int_equal(c->max_dcs, 512);
         assert_int_equal(c->n_controllers, 0);
         assert_int_equal(c->n_excludes, 0);
 }
@@ -326,6 +328,14 @@ static void test_invalid_values(void **state) {
                   "using default true" },
                 { "Discovery controller connection management", "zeroconf-connections-persistence",
                   "forever", "using default 72 hours" },
+                { "Discovery controller connection management", "max-referrals-per-dc", "16385",
+                  "must be within 0..16384, using default 64" },
+                { "Discovery controller connection management", "max-referrals-per-dc", "-1",
+                  "using default 64" },
+                { "Discovery controller connection management", "max-dcs", "0",
+                  "must be within 1..1000000, using default 512" },
+                { "Discovery controller connection management", "max-dcs", "lots",
+                  "not a number, using default 512" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
@@ -585,6 +595,33 @@ static void test_persistence_key(void **state) {
         assert_int_equal(c->zeroconf_persistence_sec, 3 * 86400 + 5 * 3600);
 }
 
+/* A span that would overflow in microseconds is clamped, with a warning. */
+static void test_persistence_clamped(void **state) {
+        _cleanup_(conf_freep) Conf *c = parse(
+                "[Discovery controller connection management]\n"
+                "zeroconf-connections-persistence = 9223372036854775807\n");
+
+        assert_one_warning(c->warnings, "stafd.conf:2:", "longer than the maximum", NULL);
+        assert_int_equal(c->zeroconf_persistence_sec, CONF_TIMESPAN_MAX_SEC);
+        /* Even added to a monotonic clock of a century, no overflow. */
+        assert_true((uint64_t) c->zeroconf_persistence_sec <= (UINT64_MAX / 2 - 100 * 365 * 86400ULL * USEC_PER_SEC) /
+                    USEC_PER_SEC);
+}
+
+static void test_limits_keys(void **state) {
+        _cleanup_(conf_freep) Conf *d = parse("");
+        _cleanup_(conf_freep) Conf *c = parse(
+                "[Discovery controller connection management]\n"
+                "max-referrals-per-dc = 0\n"
+                "max-dcs = 1000000\n");
+
+        assert_int_equal(d->max_referrals_per_dc, 64);
+        assert_int_equal(d->max_dcs, 512);
+        assert_int_equal(n_warnings(c), 0);
+        assert_int_equal(c->max_referrals_per_dc, 0);
+        assert_int_equal(c->max_dcs, 1000000);
+}
+
 /* ---- sys.conf */
 
 static char tmpdir[] = "/tmp/test-conf-XXXXXX";
@@ -839,6 +876,8 @@ int main(void) {
                 cmocka_unit_test(test_parse_controller_direct),
                 cmocka_unit_test(test_timespan),
                 cmocka_unit_test(test_persistence_key),
+                cmocka_unit_test(test_persistence_clamped),
+                cmocka_unit_test(test_limits_keys),
                 cmocka_unit_test(test_sysconf_files),
                 cmocka_unit_test(test_sysconf_literal),
                 cmocka_unit_test(test_sysconf_generated),
