@@ -103,7 +103,7 @@ static int load_confs(Conf **ret_conf, SysConf **ret_sys) {
         r = conf_load(arg_conf_file, &c);
         if (r < 0) {
                 if (arg_conf_explicit || r != -ENOENT) {
-                        fprintf(stderr, "stafd: cannot read %s: %s\n", arg_conf_file, strerror(-r));
+                        fprintf(stderr, "stafd: cannot read %s: %s\n", arg_conf_file, conf_strerror(r));
                         if (arg_conf_explicit)
                                 return r;
                 }
@@ -113,7 +113,7 @@ static int load_confs(Conf **ret_conf, SysConf **ret_sys) {
         }
         r = sysconf_load(arg_sys_conf_file, &s);
         if (r < 0) {
-                fprintf(stderr, "stafd: cannot read %s: %s\n", arg_sys_conf_file, strerror(-r));
+                fprintf(stderr, "stafd: cannot read %s: %s\n", arg_sys_conf_file, conf_strerror(r));
                 return r;
         }
 

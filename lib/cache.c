@@ -2,10 +2,13 @@
 /*
  * Last-known configuration cache: atomic save, tolerant load.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,9 +85,14 @@ int cache_save(const char *path, const CacheEntry *entries, size_t n) {
         if (isempty(path))
                 return -EINVAL;
 
+        if (n > CACHE_MAX_ENTRIES)
+                return -EFBIG;
         r = cache_to_text(entries, n, &text, &len);
         if (r < 0)
                 return r;
+        /* Never write what cache_load() would refuse (+1: the final newline). */
+        if (len + 1 > CACHE_MAX_SIZE)
+                return -EFBIG;
 
         slash = strrchr(path, '/');
         if (slash) {
@@ -140,6 +148,60 @@ int cache_save(const char *path, const CacheEntry *entries, size_t n) {
 fail:
         (void) unlink(tmp);
         return r;
+}
+
+/* ---- stale temp files ---- */
+
+/* Is name ".<base>.XXXXXX", as mkostemp() makes them in cache_save()? */
+static bool is_temp_name(const char *name, const char *base) {
+        size_t bl = strlen(base);
+
+        if (name[0] != '.' || strncmp(name + 1, base, bl) != 0 || name[1 + bl] != '.')
+                return false;
+        name += 2 + bl;
+        if (strlen(name) != 6)
+                return false;
+        for (; *name; name++)
+                if (!isalnum((unsigned char) *name))
+                        return false;
+        return true;
+}
+
+int cache_remove_stale_temp(const char *path) {
+        _cleanup_free_ char *dir = NULL;
+        const char *slash, *base;
+        DIR *d;
+        int n = 0, r = 0;
+
+        if (isempty(path))
+                return -EINVAL;
+        slash = strrchr(path, '/');
+        dir = slash ? strndup(path, slash == path ? 1 : (size_t) (slash - path)) : strdup(".");
+        base = slash ? slash + 1 : path;
+        if (!dir)
+                return -ENOMEM;
+        if (!*base)
+                return -EINVAL;
+        d = opendir(dir);
+        if (!d)
+                return -errno;
+        for (struct dirent *de; (de = readdir(d));) {
+                struct stat st;
+
+                if (!is_temp_name(de->d_name, base))
+                        continue;
+                /* Only our own kind of file: never follow a symlink. */
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
+                        if (errno != ENOENT && r == 0)
+                                r = -errno;
+                        continue;
+                }
+                n++;
+        }
+        closedir(d);
+        return r < 0 ? r : n;
 }
 
 /* ---- load ---- */
@@ -320,7 +382,8 @@ int cache_load(const char *path, CacheEntry **ret, size_t *ret_n, char **ret_err
 
         if (ret_error)
                 *ret_error = NULL;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* Non-blocking: a FIFO at the cache path must not hang the start. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)

@@ -1224,15 +1224,26 @@ int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret
         return 0;
 }
 
-/* Read a whole (regular or not) file into a NUL-terminated buffer. */
+/* Read a whole regular file into a NUL-terminated buffer.  Opened
+ * non-blocking and checked before any read: a FIFO (or a device, a socket)
+ * put where a configuration file belongs must not hang the daemon. */
 static int read_full_file(const char *path, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, cap = 0;
+        struct stat st;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (st.st_size > (off_t) CONF_FILE_MAX)
+                return -EFBIG;
         for (;;) {
                 ssize_t n;
 
@@ -1266,6 +1277,17 @@ static int read_full_file(const char *path, char **ret, size_t *ret_len) {
         *ret = TAKE_PTR(buf);
         *ret_len = len;
         return 0;
+}
+
+const char *conf_strerror(int error) {
+        switch (error) {
+        case -EBADFD:
+                return "not a regular file (a FIFO, device or socket is never read)";
+        case -EFBIG:
+                return "file too large";
+        default:
+                return strerror(error < 0 ? -error : error);
+        }
 }
 
 int conf_load(const char *path, Conf **ret) {
@@ -1426,7 +1448,7 @@ static int sysconf_finish(SysParse *sp) {
                 s->hostnqn_generated = true;
                 if (r < 0)
                         sysconf_warn(s, sp->nqn_line, "nqn", s->hostnqn_source,
-                                     "no host NQN found (%s), using generated %s", strerror(-r), s->hostnqn);
+                                     "no host NQN found (%s), using generated %s", conf_strerror(r), s->hostnqn);
                 else
                         sysconf_warn(s, sp->nqn_line, "nqn", s->hostnqn_source,
                                      "invalid host NQN '%s' (must start with 'nqn.' and be at most %d "
@@ -1438,7 +1460,7 @@ static int sysconf_finish(SysParse *sp) {
                 return r;
         if (r < 0)
                 sysconf_warn(s, sp->id_line, "id", s->hostid_source, "no host ID found (%s), none used",
-                             strerror(-r));
+                             conf_strerror(r));
 
         r = sysconf_resolve(s->hostkey_source, &s->hostkey);
         if (r == -ENOMEM)
@@ -1446,7 +1468,7 @@ static int sysconf_finish(SysParse *sp) {
         /* The host key is optional: only complain when one was asked for. */
         if (r < 0 && sp->key_line > 0)
                 sysconf_warn(s, sp->key_line, "key", s->hostkey_source, "no host key found (%s), none used",
-                             strerror(-r));
+                             conf_strerror(r));
         return 0;
 }
 

@@ -113,6 +113,11 @@ int conf_new_default(Conf **ret);
  * Any content problem is a warning, never an error. */
 int conf_load(const char *path, Conf **ret);
 
+/* Only regular files are read (opened non-blocking, checked with fstat
+ * first): a directory gives -EISDIR, a FIFO, device or socket -EBADFD, more
+ * than 16 MiB -EFBIG.  conf_strerror() words these for a message. */
+const char *conf_strerror(int error);
+
 /* Parse text (for tests and fuzzing); name is used in warnings. */
 int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret);
 

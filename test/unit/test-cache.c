@@ -167,6 +167,92 @@ static void test_corrupt(void **state) {
         free(err);
 }
 
+/* A FIFO at the cache path (or a symlink to one) is refused at once. */
+static void test_fifo_refused(void **state) {
+        char fifo[300], link[300];
+        CacheEntry *out = NULL;
+        size_t n = 0;
+        char *err = NULL;
+
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        snprintf(link, sizeof(link), "%s/fifo-link", dir);
+        unlink(path);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(symlink(fifo, path), 0);
+        alarm(10);
+        assert_int_equal(cache_load(path, &out, &n, &err), -EBADMSG);
+        assert_non_null(err);
+        assert_string_equal(err, "not a regular file");
+        free(err);
+        alarm(0);
+        unlink(path);
+        unlink(fifo);
+        (void) link;
+}
+
+/* Temp files of interrupted saves are removed; nothing else is. */
+static void test_stale_temp_removed(void **state) {
+        static const char * const stale[] = {
+                ".last-known-config.json.AbC123", ".last-known-config.json.zzzzzz",
+        };
+        static const char * const kept[] = {
+                "last-known-config.json", ".last-known-config.json.short", ".last-known-config.json.toolong1",
+                ".other.json.AbC123", "last-known-config.json.AbC123",
+        };
+        char p[512], target[512];
+        struct stat st;
+
+        write_file("{}", 2);
+        for (size_t i = 0; i < ELEMENTSOF(stale); i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, stale[i]);
+                assert_int_equal(close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+        }
+        for (size_t i = 1; i < ELEMENTSOF(kept); i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, kept[i]);
+                assert_int_equal(close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+        }
+        /* A symlink with a temp name is not ours: left alone, target too. */
+        snprintf(target, sizeof(target), "%s/target", dir);
+        assert_int_equal(close(open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+        snprintf(p, sizeof(p), "%s/.last-known-config.json.LiNk00", dir);
+        assert_int_equal(symlink(target, p), 0);
+
+        assert_int_equal(cache_remove_stale_temp(path), (int) ELEMENTSOF(stale));
+        for (size_t i = 0; i < ELEMENTSOF(stale); i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, stale[i]);
+                assert_int_equal(lstat(p, &st), -1);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(kept); i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, kept[i]);
+                assert_int_equal(lstat(p, &st), 0);
+                unlink(p);
+        }
+        snprintf(p, sizeof(p), "%s/.last-known-config.json.LiNk00", dir);
+        assert_int_equal(lstat(p, &st), 0);
+        unlink(p);
+        unlink(target);
+        assert_int_equal(cache_remove_stale_temp(path), 0);
+        assert_int_equal(count_files(), 0);
+}
+
+/* A document the loader would refuse is never written. */
+static void test_save_too_large(void **state) {
+        _cleanup_free_ char *big = NULL;
+        CacheEntry e = { .origin = (char *) "configured" };
+        size_t len = CACHE_MAX_SIZE;
+
+        /* One huge but valid string field makes the document too large. */
+        big = malloc(len + 1);
+        assert_non_null(big);
+        memset(big, 'a', len);
+        big[len] = '\0';
+        assert_int_equal(tid_init(&e.tid, "tcp", "1.1.1.1", "8009", big, NULL, NULL, NULL, NULL, false), 0);
+        unlink(path);
+        assert_int_equal(cache_save(path, &e, 1), -EFBIG);
+        assert_int_equal(count_files(), 0);
+        tid_done(&e.tid);
+}
+
 static void test_bad_entries_skipped(void **state) {
         const char *text =
                 "{\"format\": \"stafd-last-known-config\", \"version\": 1, \"controllers\": ["
@@ -289,6 +375,9 @@ int main(void) {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_corrupt),
                 cmocka_unit_test(test_bad_entries_skipped),
+                cmocka_unit_test(test_fifo_refused),
+                cmocka_unit_test(test_stale_temp_removed),
+                cmocka_unit_test(test_save_too_large),
                 cmocka_unit_test(test_save_failure_cleans_up),
                 cmocka_unit_test(test_from_string),
                 cmocka_unit_test(test_json_shapes),

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "json.h"
@@ -773,6 +775,45 @@ static void test_conf_load(void **state) {
         assert_int_equal(c->conn.kato, 30);
 }
 
+/* A FIFO (directly or behind a symlink) where a file is expected must not
+ * block: today's open() waits for a writer forever.  alarm() turns a hang
+ * into a failure. */
+static void test_fifo_never_read(void **state) {
+        _cleanup_free_ char *fifo = NULL, *link = NULL, *sys = NULL, *text = NULL;
+        _cleanup_(conf_freep) Conf *c = NULL;
+        _cleanup_(sysconf_freep) SysConf *s = NULL;
+
+        assert_true(asprintf(&fifo, "%s/fifo", tmpdir) > 0);
+        assert_true(asprintf(&link, "%s/fifo-link", tmpdir) > 0);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(symlink(fifo, link), 0);
+        alarm(10);
+
+        assert_int_equal(conf_load(fifo, &c), -EBADFD);
+        assert_int_equal(conf_load(link, &c), -EBADFD);
+        assert_null(c);
+        assert_int_equal(conf_load(tmpdir, &c), -EISDIR);
+        assert_non_null(strstr(conf_strerror(-EBADFD), "not a regular file"));
+
+        /* sys.conf itself a FIFO: an error, not a hang. */
+        assert_int_equal(sysconf_load(link, &s), -EBADFD);
+
+        /* nqn=file://FIFO: a warning naming the file, and a fallback NQN. */
+        assert_true(asprintf(&text, "[Host]\nnqn=file://%s\nid=file://%s\n", link, fifo) > 0);
+        sys = write_tmp("sys-fifo.conf", text);
+        assert_int_equal(sysconf_load(sys, &s), 0);
+        assert_true(s->hostnqn_generated);
+        assert_int_equal(strv_length(s->warnings), 2);
+        assert_non_null(strstr(s->warnings[0], link));
+        assert_non_null(strstr(s->warnings[0], "not a regular file"));
+        assert_non_null(strstr(s->warnings[1], "not a regular file"));
+        assert_null(s->hostid);
+        alarm(0);
+
+        unlink(link);
+        unlink(fifo);
+}
+
 static void test_data_files(void **state) {
         _cleanup_(conf_freep) Conf *c = NULL;
 
@@ -883,6 +924,7 @@ int main(void) {
                 cmocka_unit_test(test_sysconf_generated),
                 cmocka_unit_test(test_sysconf_missing),
                 cmocka_unit_test(test_conf_load),
+                cmocka_unit_test(test_fifo_never_read),
                 cmocka_unit_test(test_data_files),
                 cmocka_unit_test(test_json),
         };

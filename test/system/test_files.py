@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""stafd and the files it reads and writes, tested with the real thing: FIFOs,
+symlinks, bytes that are not UTF-8, leftovers of killed saves.  stafd runs as
+a real process on a private dbus-daemon (test/dbus/harness.py)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'dbus'))
+from harness import (IFACE, STAFD, Env, Failure, check, check_eq, main, wait_for)  # noqa: E402
+
+CONF = '[Controllers]\ncontroller=transport=tcp;traddr=127.0.0.1;trsvcid=8009\n'
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def with_env(conf=CONF, start=True, **kw):
+    def deco(fn):
+        def run():
+            env = Env(conf, **kw)
+            try:
+                if start:
+                    env.start()
+                fn(env)
+            except Failure as e:
+                raise Failure('%s\n--- stafd log ---\n%s' % (e, env.read_log()[-4000:]))
+            finally:
+                env.close()
+        run.__name__ = fn.__name__
+        return run
+    return deco
+
+
+def run_stafd(env, args, timeout=20):
+    """stafd in the foreground; a hang is a failure, not a stuck test."""
+    try:
+        return subprocess.run([STAFD] + args, env=env.env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Failure('stafd %s hung for %ss' % (' '.join(args), timeout))
+
+
+def fifo(env, name):
+    path = os.path.join(env.dir, name)
+    os.mkfifo(path)
+    return path
+
+
+def traddrs(env):
+    return sorted(c['traddr'] for c in env.list_controllers())
+
+
+@case
+@with_env(start=False)
+def fifo_conf_file(env):
+    f = fifo(env, 'stafd.fifo')
+    link = os.path.join(env.dir, 'link.conf')
+    os.symlink(f, link)
+    for path in (f, link):
+        p = run_stafd(env, ['-f', path, '--sys-conf=' + env.sysconf, '--dump-config'])
+        check_eq(p.returncode, 1, '-f FIFO exit code')
+        check(path in p.stderr and 'not a regular file' in p.stderr, 'clear message: %r' % p.stderr)
+        # And as the daemon, not just --dump-config.
+        p = run_stafd(env, ['-f', path, '--sys-conf=' + env.sysconf])
+        check_eq(p.returncode, 1, 'daemon with -f FIFO exit code')
+        check(path in p.stderr and 'not a regular file' in p.stderr, 'clear message: %r' % p.stderr)
+
+
+@case
+@with_env(start=False)
+def fifo_sys_conf_nqn(env):
+    f = fifo(env, 'hostnqn.fifo')
+    with open(env.sysconf, 'w') as fh:
+        fh.write('[Host]\nnqn=file://%s\nid=11111111-2222-3333-4444-555555555555\n' % f)
+    p = run_stafd(env, ['-f', env.conf, '--sys-conf=' + env.sysconf, '--dump-config'])
+    check_eq(p.returncode, 0, '--dump-config with nqn=file://FIFO')
+    check(f in p.stderr + p.stdout and 'not a regular file' in p.stderr + p.stdout,
+          'the FIFO is named: %r' % (p.stderr + p.stdout))
+    env.start()
+    check_eq(traddrs(env), ['127.0.0.1'], 'stafd answers')
+
+
+@case
+@with_env(start=False)
+def fifo_cache(env):
+    os.mkfifo(env.cache)
+    env.start()
+    check_eq(traddrs(env), ['127.0.0.1'], 'stafd answers with a FIFO at the cache path')
+    check('not a regular file' in env.read_log(), 'logged: %r' % env.read_log())
+
+
+@case
+@with_env()
+def sighup_fifo_conf(env):
+    os.unlink(env.conf)
+    os.mkfifo(env.conf)
+    env.stafd.send_signal(signal.SIGHUP)
+    wait_for(lambda: 'keeping the current configuration' in env.read_log(), 10, 'reload refused')
+    check('not a regular file' in env.read_log(), 'reason logged')
+    # Still serving, with the configuration it had.
+    check_eq(traddrs(env), ['127.0.0.1'], 'state kept after SIGHUP with a FIFO')
+    check(env.stafd.poll() is None, 'stafd alive')
+
+
+@case
+@with_env(start=False)
+def stale_temp_files_removed(env):
+    stale = [os.path.join(env.rundir, '.last-known-config.json.' + s) for s in ('AbC123', 'x1y2z3')]
+    for p in stale:
+        with open(p, 'w') as fh:
+            fh.write('{"format": "stafd-last-known-config", "version": 1, "contr')
+    other = os.path.join(env.rundir, 'unrelated.json')
+    with open(other, 'w') as fh:
+        fh.write('{}')
+    env.start()
+    wait_for(lambda: not any(os.path.exists(p) for p in stale), 10, 'stale temp files removed')
+    check(os.path.exists(other), 'other files kept')
+    check('Removed 2 temporary file(s)' in env.read_log(), 'removal logged')
+
+
+if __name__ == '__main__':
+    main(CASES)
