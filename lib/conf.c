@@ -33,9 +33,12 @@
 #include "conf.h"
 #include "macro.h"
 #include "strv.h"
+#include "utf8.h"
 
 #define CONF_FILE_MAX (16U * 1024U * 1024U)
 #define WARN_VALUE_MAX 80
+#define CONF_WARNINGS_MAX 50   /* lines kept per file */
+#define CONF_WARNINGS_RUN 4    /* this many of one kind in a row become one line */
 #define DEFAULT_KATO 30
 #define DEFAULT_ZC_PERSISTENCE_SEC (72 * 3600)
 
@@ -58,27 +61,10 @@ static void ascii_lower(char *s) {
                 *s = (char) tolower((unsigned char) *s);
 }
 
-/* Printable, bounded rendering of a user value for a warning line. */
+/* Printable, bounded rendering of a user value for a warning line: controls
+ * and bytes that are not UTF-8 become \xNN, so the journal gets text. */
 static char *warn_escape(const char *v) {
-        size_t n = 0;
-        char *buf, *p;
-
-        buf = malloc(WARN_VALUE_MAX * 4 + 4);
-        if (!buf)
-                return NULL;
-        p = buf;
-        for (; *v && n < WARN_VALUE_MAX; v++, n++) {
-                unsigned char ch = (unsigned char) *v;
-
-                if (ch < 0x20 || ch == 0x7f) {
-                        p += sprintf(p, "\\x%02x", ch);
-                } else
-                        *p++ = (char) ch;
-        }
-        if (*v)
-                p += sprintf(p, "...");
-        *p = '\0';
-        return buf;
+        return utf8_escape(v, WARN_VALUE_MAX);
 }
 
 _printf_(2, 3)
@@ -518,6 +504,12 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
         file = file ?: "(string)";
         key = key ?: "controller";
 
+        /* Everything here may reach D-Bus, which carries UTF-8 only: a
+         * value that is not is refused where it enters. */
+        if (!utf8_is_valid(s)) {
+                warn_controller(warnings, file, line, key, s, "not valid UTF-8");
+                return -EINVAL;
+        }
         copy = strdup(s);
         if (!copy)
                 return -ENOMEM;
@@ -612,6 +604,84 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
         for (size_t i = 0; warnings && fw && fw[i]; i++)
                 warn(warnings, "%s", fw[i]);
         *ret = c;
+        return 0;
+}
+
+/* ------------------------------------------------------- warning collapse */
+
+/* The part of a warning after "FILE:LINE: " (or the whole line). */
+static const char *warning_body(const char *w, unsigned long *ret_line) {
+        const char *p = strstr(w, ": ");
+
+        *ret_line = 0;
+        for (const char *q = w; q && p && q < p; q++)
+                if (*q == ':' && isdigit((unsigned char) q[1])) {
+                        *ret_line = strtoul(q + 1, NULL, 10);
+                        break;
+                }
+        return p ? p + 2 : w;
+}
+
+/* Two warnings say the same thing if they differ only in the line number and
+ * in what is quoted ('...'). */
+static bool warning_same_kind(const char *a, const char *b) {
+        unsigned long la, lb;
+        const char *qa1, *qa2, *qb1, *qb2;
+
+        a = warning_body(a, &la);
+        b = warning_body(b, &lb);
+        qa1 = strchr(a, '\''), qa2 = strrchr(a, '\'');
+        qb1 = strchr(b, '\''), qb2 = strrchr(b, '\'');
+        if (!qa1 || !qb1 || qa1 == qa2 || qb1 == qb2)
+                return streq(a, b);
+        return qa1 - a == qb1 - b && strncmp(a, b, (size_t) (qa1 - a)) == 0 && streq(qa2, qb2);
+}
+
+/* Keep the log of a garbage file short: a run of CONF_WARNINGS_RUN or more
+ * warnings of one kind becomes its first line plus a count, and at most CONF_WARNINGS_MAX lines
+ * are kept in all (then one line says how many more there were). */
+static int warnings_collapse(char ***warnings, const char *name) {
+        char **w = *warnings;
+        size_t n = strv_length(w), out = 0, dropped = 0;
+
+        for (size_t i = 0; i < n;) {
+                size_t j = i + 1;
+                unsigned long last = 0;
+
+                while (j < n && warning_same_kind(w[i], w[j]))
+                        j++;
+                if (out >= CONF_WARNINGS_MAX) {
+                        dropped += j - i;
+                        for (size_t k = i; k < j; k++)
+                                free(w[k]);
+                        i = j;
+                        continue;
+                }
+                if (j - i < CONF_WARNINGS_RUN) {
+                        /* A short run: every line stays. */
+                        for (size_t k = i; k < j && out < CONF_WARNINGS_MAX; k++, i++)
+                                w[out++] = w[k];
+                        continue;
+                }
+                {
+                        char *t;
+
+                        /* Out of memory: the first line alone still says it. */
+                        (void) warning_body(w[j - 1], &last);
+                        if (asprintf(&t, "%s (and %zu more like it, up to line %lu)", w[i], j - i - 1, last) >= 0) {
+                                free(w[i]);
+                                w[i] = t;
+                        }
+                }
+                w[out++] = w[i];
+                for (size_t k = i + 1; k < j; k++)
+                        free(w[k]);
+                i = j;
+        }
+        if (w)
+                w[out] = NULL;
+        if (dropped > 0)
+                return strv_extendf(warnings, "%s: %zu more warnings not shown", name, dropped);
         return 0;
 }
 
@@ -1219,6 +1289,9 @@ int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret
         r = pre_parse(&pre, text, len);
         if (r < 0)
                 return r;
+        r = warnings_collapse(&c->warnings, name);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -1285,6 +1358,8 @@ const char *conf_strerror(int error) {
                 return "not a regular file (a FIFO, device or socket is never read)";
         case -EFBIG:
                 return "file too large";
+        case -EILSEQ:
+                return "not valid UTF-8";
         default:
                 return strerror(error < 0 ? -error : error);
         }
@@ -1315,7 +1390,7 @@ static bool sysconf_section_known(const char *name) {
 
 typedef struct SysParse {
         SysConf *s;
-        unsigned nqn_line, id_line, key_line; /* 0: not in the file */
+        unsigned nqn_line, id_line, key_line, symname_line; /* 0: not in the file */
 } SysParse;
 
 static int sysconf_handle(Pre *pre, const Item *it, void *userdata) {
@@ -1333,7 +1408,7 @@ static int sysconf_handle(Pre *pre, const Item *it, void *userdata) {
         else if (streq(it->key, "key"))
                 dst = &s->hostkey_source, line = &sp->key_line;
         else if (streq(it->key, "symname"))
-                dst = &s->symname;
+                dst = &s->symname, line = &sp->symname_line;
         if (!dst) {
                 _cleanup_free_ char *e = warn_escape(it->key);
 
@@ -1354,8 +1429,11 @@ static int sysconf_resolve(const char *source, char **ret) {
         char *p;
         int r;
 
-        if (strncmp(source, "file://", 7) != 0)
+        if (strncmp(source, "file://", 7) != 0) {
+                if (!utf8_is_valid(source))
+                        return -EILSEQ;
                 return free_and_strdup(ret, source);
+        }
 
         r = read_full_file(source + 7, &text, &len);
         if (r < 0)
@@ -1367,11 +1445,13 @@ static int sysconf_resolve(const char *source, char **ret) {
         if (n == 0)
                 return -ENODATA;
         p[n] = '\0';
+        if (!utf8_is_valid(p))
+                return -EILSEQ; /* it may reach D-Bus, which carries UTF-8 only */
         return free_and_strdup(ret, p);
 }
 
 static bool hostnqn_valid(const char *nqn) {
-        return nqn && strncmp(nqn, "nqn.", 4) == 0 && strlen(nqn) <= NVMF_NQN_MAX;
+        return nqn && strncmp(nqn, "nqn.", 4) == 0 && strlen(nqn) <= NVMF_NQN_MAX && utf8_is_valid(nqn);
 }
 
 static int generate_uuid(char ret[static 37]) {
@@ -1455,6 +1535,11 @@ static int sysconf_finish(SysParse *sp) {
                                      "bytes), using generated %s", strempty(bad), NVMF_NQN_MAX, s->hostnqn);
         }
 
+        if (!utf8_is_valid(s->symname)) {
+                sysconf_warn(s, sp->symname_line, "symname", s->symname, "not valid UTF-8, none used");
+                s->symname = mfree(s->symname);
+        }
+
         r = sysconf_resolve(s->hostid_source, &s->hostid);
         if (r == -ENOMEM)
                 return r;
@@ -1501,6 +1586,9 @@ int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf
                 return r;
 
         r = sysconf_finish(&sp);
+        if (r < 0)
+                return r;
+        r = warnings_collapse(&s->warnings, name);
         if (r < 0)
                 return r;
 

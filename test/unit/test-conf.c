@@ -14,6 +14,7 @@
 #include "json.h"
 #include "macro.h"
 #include "strv.h"
+#include "utf8.h"
 
 static Conf *parse(const char *text) {
         Conf *c = NULL;
@@ -624,6 +625,90 @@ static void test_limits_keys(void **state) {
         assert_int_equal(c->max_dcs, 1000000);
 }
 
+/* A byte that is not UTF-8 never gets into a controller (it would make every
+ * D-Bus answer that lists it fail); the warning shows it escaped. */
+static void test_controller_not_utf8(void **state) {
+        static const char * const bad[] = {
+                "traddr=1.2.3.4\xff", "nqn=nqn.a\xc3", "host-iface=eth\xed\xa0\x80", /* a surrogate */
+                "nqn=nqn.\xc0\xaf", /* overlong */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *text = NULL;
+                Conf *c;
+
+                assert_true(asprintf(&text, "[Controllers]\ncontroller=transport=tcp;traddr=1.1.1.1;%s\n"
+                                     "exclude=%s\n", bad[i], bad[i]) > 0);
+                c = parse(text);
+                assert_int_equal(c->n_controllers, 0);
+                assert_int_equal(c->n_excludes, 0);
+                assert_int_equal(n_warnings(c), 2);
+                assert_non_null(strstr(c->warnings[0], "not valid UTF-8, entry ignored"));
+                assert_non_null(strstr(c->warnings[0], "\\x"));
+                for (size_t j = 0; j < 2; j++)
+                        for (const char *p = c->warnings[j]; *p; p++)
+                                assert_true((unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f);
+                conf_free(c);
+        }
+        /* Valid UTF-8 is kept, and shown as it is. */
+        _cleanup_(conf_freep) Conf *c = parse("[Controllers]\ncontroller=transport=tcp;traddr=1.1.1.1;"
+                                              "host-iface=\xc3\xa9th0;f\xc3\xa4rbe=1\n");
+        assert_int_equal(c->n_controllers, 1);
+        assert_string_equal(c->controllers[0].host_iface, "\xc3\xa9th0");
+        assert_one_warning(c->warnings, "unknown key 'f\xc3\xa4rbe'", NULL);
+}
+
+/* 1 MB of garbage: a short, escaped log, not thousands of lines of raw
+ * bytes. */
+static void test_garbage_warnings_collapsed(void **state) {
+        size_t len = 1024 * 1024;
+        _cleanup_free_ char *text = malloc(len + 1);
+        _cleanup_(conf_freep) Conf *c = NULL;
+        uint32_t x = 12345;
+
+        assert_non_null(text);
+        for (size_t i = 0; i < len; i++) {
+                x = x * 1103515245 + 12345;
+                text[i] = (char) (x >> 16);
+                if (text[i] == '=' || text[i] == '[')
+                        text[i] = '\x80';
+        }
+        text[len] = '\0';
+        assert_int_equal(conf_parse_string("stafd.conf", text, len, &c), 0);
+        print_warnings(c->warnings);
+        assert_true(n_warnings(c) >= 1);
+        assert_true(n_warnings(c) <= 51);
+        /* Text for the journal: valid UTF-8 (what is valid in the garbage
+         * may stay), no control characters. */
+        for (char **w = c->warnings; *w; w++) {
+                assert_true(utf8_is_valid(*w));
+                for (const char *p = *w; *p; p++)
+                        assert_true((unsigned char) *p >= 0x20 && (unsigned char) *p != 0x7f);
+        }
+}
+
+/* A run of the same warning becomes one line with a count. */
+static void test_repeated_warnings_collapsed(void **state) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_(conf_freep) Conf *c = NULL;
+        FILE *f;
+        size_t size;
+
+        f = open_memstream(&text, &size);
+        assert_non_null(f);
+        fputs("[Global]\n", f);
+        for (int i = 0; i < 1000; i++)
+                fprintf(f, "junk line %d\n", i);
+        fputs("kato=x\n", f);
+        fclose(f);
+        c = parse(text);
+        print_warnings(c->warnings);
+        assert_int_equal(n_warnings(c), 2);
+        assert_non_null(strstr(c->warnings[0], "stafd.conf:2: syntax error, no '=' in 'junk line 0'"));
+        assert_non_null(strstr(c->warnings[0], "(and 999 more like it, up to line 1001)"));
+        assert_non_null(strstr(c->warnings[1], "stafd.conf:1002: [Global] kato='x'"));
+}
+
 /* ---- sys.conf */
 
 static char tmpdir[] = "/tmp/test-conf-XXXXXX";
@@ -924,6 +1009,9 @@ int main(void) {
                 cmocka_unit_test(test_sysconf_generated),
                 cmocka_unit_test(test_sysconf_missing),
                 cmocka_unit_test(test_conf_load),
+                cmocka_unit_test(test_controller_not_utf8),
+                cmocka_unit_test(test_garbage_warnings_collapsed),
+                cmocka_unit_test(test_repeated_warnings_collapsed),
                 cmocka_unit_test(test_fifo_never_read),
                 cmocka_unit_test(test_data_files),
                 cmocka_unit_test(test_json),
