@@ -1500,9 +1500,10 @@ static int sysconf_default(char **source, const char *def) {
         return *source ? 0 : free_and_strdup(source, def);
 }
 
-static int sysconf_finish(SysParse *sp) {
+static int sysconf_finish(SysParse *sp, const char *fallback_uuid) {
         SysConf *s = sp->s;
         char uuid[37];
+        const char *how;
         int r;
 
         if (sysconf_default(&s->hostnqn_source, SYSCONF_NQN_DEFAULT) < 0 ||
@@ -1517,9 +1518,19 @@ static int sysconf_finish(SysParse *sp) {
                 _cleanup_free_ char *bad = r < 0 ? NULL : warn_escape(s->hostnqn);
                 int q;
 
-                q = generate_uuid(uuid);
-                if (q < 0)
-                        return q;
+                /* Stable across restarts when the caller gave us a UUID
+                 * (the daemon derives one from the machine id): a new NQN
+                 * at every start would leave connections behind. */
+                if (fallback_uuid && strlen(fallback_uuid) == 36) {
+                        memcpy(uuid, fallback_uuid, 37);
+                        how = "derived from the machine id";
+                        s->hostnqn_stable = true;
+                } else {
+                        q = generate_uuid(uuid);
+                        if (q < 0)
+                                return q;
+                        how = "random, new at every start";
+                }
                 free(s->hostnqn);
                 if (asprintf(&s->hostnqn, "nqn.2014-08.org.nvmexpress:uuid:%s", uuid) < 0) {
                         s->hostnqn = NULL;
@@ -1528,11 +1539,13 @@ static int sysconf_finish(SysParse *sp) {
                 s->hostnqn_generated = true;
                 if (r < 0)
                         sysconf_warn(s, sp->nqn_line, "nqn", s->hostnqn_source,
-                                     "no host NQN found (%s), using generated %s", conf_strerror(r), s->hostnqn);
+                                     "no host NQN found (%s), using generated %s (%s)", conf_strerror(r),
+                                     s->hostnqn, how);
                 else
                         sysconf_warn(s, sp->nqn_line, "nqn", s->hostnqn_source,
                                      "invalid host NQN '%s' (must start with 'nqn.' and be at most %d "
-                                     "bytes), using generated %s", strempty(bad), NVMF_NQN_MAX, s->hostnqn);
+                                     "bytes), using generated %s (%s)", strempty(bad), NVMF_NQN_MAX, s->hostnqn,
+                                     how);
         }
 
         if (!utf8_is_valid(s->symname)) {
@@ -1558,6 +1571,11 @@ static int sysconf_finish(SysParse *sp) {
 }
 
 int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf **ret) {
+        return sysconf_parse_string_full(name, text, len, NULL, ret);
+}
+
+int sysconf_parse_string_full(const char *name, const char *text, size_t len, const char *fallback_uuid,
+                              SysConf **ret) {
         _cleanup_(sysconf_freep) SysConf *s = NULL;
         SysParse sp = {};
         Pre pre = {};
@@ -1585,7 +1603,7 @@ int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf
         if (r < 0)
                 return r;
 
-        r = sysconf_finish(&sp);
+        r = sysconf_finish(&sp, fallback_uuid);
         if (r < 0)
                 return r;
         r = warnings_collapse(&s->warnings, name);
@@ -1597,6 +1615,10 @@ int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf
 }
 
 int sysconf_load(const char *path, SysConf **ret) {
+        return sysconf_load_full(path, NULL, ret);
+}
+
+int sysconf_load_full(const char *path, const char *fallback_uuid, SysConf **ret) {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         int r;
@@ -1605,10 +1627,10 @@ int sysconf_load(const char *path, SysConf **ret) {
                 return -EINVAL;
         r = read_full_file(path, &text, &len);
         if (r == -ENOENT)
-                return sysconf_parse_string(path, "", 0, ret);
+                return sysconf_parse_string_full(path, "", 0, fallback_uuid, ret);
         if (r < 0)
                 return r;
-        return sysconf_parse_string(path, text, len, ret);
+        return sysconf_parse_string_full(path, text, len, fallback_uuid, ret);
 }
 
 SysConf *sysconf_free(SysConf *s) {

@@ -103,6 +103,7 @@ typedef struct SysConf {
         char *hostid_source;
         char *hostkey_source;
         bool hostnqn_generated; /* no usable NQN found: a uuid one was made up */
+        bool hostnqn_stable;    /* ... from the caller's fallback UUID, not at random */
         char **warnings;
 } SysConf;
 
@@ -142,6 +143,13 @@ int conf_controller_copy(ConfController *dst, const ConfController *src);
  * if the file exists but cannot be read. */
 int sysconf_load(const char *path, SysConf **ret);
 int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf **ret);
+/* The same, with the UUID ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx") of the
+ * host NQN to use when none is configured, so that it is the same at every
+ * start (the daemon derives it from the machine id; lib/ does not call
+ * libsystemd).  NULL: a random one, with a warning saying so. */
+int sysconf_load_full(const char *path, const char *fallback_uuid, SysConf **ret);
+int sysconf_parse_string_full(const char *name, const char *text, size_t len, const char *fallback_uuid,
+                              SysConf **ret);
 SysConf *sysconf_free(SysConf *s);
 
 /* Time spans: "3600" (plain number = seconds), "-1" (never: *ret = -1), "0",

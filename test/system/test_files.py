@@ -127,5 +127,22 @@ def stale_temp_files_removed(env):
     check('Removed 2 temporary file(s)' in env.read_log(), 'removal logged')
 
 
+@case
+@with_env(start=False, sysconf='[Host]\nnqn=file:///nonexistent/hostnqn\nid=11111111-2222-3333-4444-555555555555\n')
+def stable_generated_hostnqn(env):
+    """No host NQN configured: the same derived one at every start, and the log says so."""
+    nqns = []
+    for _ in range(2):
+        env.start()
+        info = env.process_info()
+        check('derived from the machine id' in env.read_log(), 'logged: %r' % env.read_log())
+        nqns.append(info['hostnqn'])
+        check_eq(env.stop(), 0, 'clean exit')
+    check(nqns[0].startswith('nqn.2014-08.org.nvmexpress:uuid:'), 'NQN form: %r' % nqns[0])
+    check_eq(nqns[1], nqns[0], 'host NQN after a restart')
+    with open('/etc/machine-id') as f:
+        check(f.read().strip()[:8] not in nqns[0].replace('-', ''), 'the machine id itself is not shown')
+
+
 if __name__ == '__main__':
     main(CASES)

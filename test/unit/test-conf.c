@@ -777,6 +777,34 @@ static void test_sysconf_literal(void **state) {
         assert_non_null(strstr(s->warnings[1], "sys.conf:6:"));
 }
 
+/* With a fallback UUID (the daemon's, from the machine id) a made-up host NQN
+ * is the same at every start, and the warning says where it comes from. */
+static void test_sysconf_stable_nqn(void **state) {
+        static const char text[] = "[Host]\nnqn=file:///nonexistent/hostnqn\nid=x\n";
+        static const char uuid[] = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
+        SysConf *a = NULL, *b = NULL, *r = NULL;
+
+        assert_int_equal(sysconf_parse_string_full("sys.conf", text, strlen(text), uuid, &a), 0);
+        assert_int_equal(sysconf_parse_string_full("sys.conf", text, strlen(text), uuid, &b), 0);
+        assert_string_equal(a->hostnqn, "nqn.2014-08.org.nvmexpress:uuid:0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0");
+        assert_string_equal(a->hostnqn, b->hostnqn);
+        assert_true(a->hostnqn_generated);
+        assert_true(a->hostnqn_stable);
+        assert_one_warning(a->warnings, "no host NQN found", a->hostnqn, "derived from the machine id", NULL);
+        /* Without one: random, and said so. */
+        assert_int_equal(sysconf_parse_string_full("sys.conf", text, strlen(text), NULL, &r), 0);
+        assert_false(r->hostnqn_stable);
+        assert_one_warning(r->warnings, "random, new at every start", NULL);
+        /* A configured NQN always wins. */
+        sysconf_free(b);
+        assert_int_equal(sysconf_parse_string_full("sys.conf", "[Host]\nnqn=nqn.x\nid=x\n", 22, uuid, &b), 0);
+        assert_string_equal(b->hostnqn, "nqn.x");
+        assert_false(b->hostnqn_generated);
+        sysconf_free(a);
+        sysconf_free(b);
+        sysconf_free(r);
+}
+
 static void test_sysconf_generated(void **state) {
         char nqn224[NVMF_NQN_MAX + 2], nqn223[NVMF_NQN_MAX + 1];
         _cleanup_free_ char *text = NULL, *emptyf = NULL;
@@ -1007,6 +1035,7 @@ int main(void) {
                 cmocka_unit_test(test_sysconf_files),
                 cmocka_unit_test(test_sysconf_literal),
                 cmocka_unit_test(test_sysconf_generated),
+                cmocka_unit_test(test_sysconf_stable_nqn),
                 cmocka_unit_test(test_sysconf_missing),
                 cmocka_unit_test(test_conf_load),
                 cmocka_unit_test(test_controller_not_utf8),
