@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,3 +102,16 @@ static inline int free_and_strdup(char **p, const char *s) {
 #define USEC_PER_SEC  ((uint64_t) 1000000ULL)
 #define USEC_PER_MSEC ((uint64_t) 1000ULL)
 #define USEC_INFINITY ((uint64_t) UINT64_MAX)
+
+/* Seconds (a configured time span) to microseconds, and a deadline from a
+ * time and a span, saturating at USEC_INFINITY instead of wrapping.  Negative
+ * seconds ("never") give USEC_INFINITY too. */
+static inline uint64_t usec_from_sec(int64_t sec) {
+        if (sec < 0 || (uint64_t) sec > USEC_INFINITY / USEC_PER_SEC)
+                return USEC_INFINITY;
+        return (uint64_t) sec * USEC_PER_SEC;
+}
+
+static inline uint64_t usec_add(uint64_t a, uint64_t b) {
+        return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
+}

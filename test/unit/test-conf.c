@@ -607,8 +607,14 @@ static void test_persistence_clamped(void **state) {
         assert_one_warning(c->warnings, "stafd.conf:2:", "longer than the maximum", NULL);
         assert_int_equal(c->zeroconf_persistence_sec, CONF_TIMESPAN_MAX_SEC);
         /* Even added to a monotonic clock of a century, no overflow. */
-        assert_true((uint64_t) c->zeroconf_persistence_sec <= (UINT64_MAX / 2 - 100 * 365 * 86400ULL * USEC_PER_SEC) /
-                    USEC_PER_SEC);
+        assert_true(usec_add(100 * 365 * 86400ULL * USEC_PER_SEC, usec_from_sec(c->zeroconf_persistence_sec)) <
+                    USEC_INFINITY / 2);
+        /* And where multiplied, a bad value saturates rather than wraps. */
+        assert_int_equal(usec_from_sec(INT64_MAX), USEC_INFINITY);
+        assert_int_equal(usec_from_sec(-1), USEC_INFINITY);
+        assert_int_equal(usec_from_sec(3), 3 * USEC_PER_SEC);
+        assert_int_equal(usec_add(USEC_INFINITY - 1, 2), USEC_INFINITY);
+        assert_int_equal(usec_add(1, 2), 3);
 }
 
 static void test_limits_keys(void **state) {
