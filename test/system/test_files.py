@@ -127,6 +127,53 @@ def stale_temp_files_removed(env):
     check('Removed 2 temporary file(s)' in env.read_log(), 'removal logged')
 
 
+DISC = 'nqn.2014-08.org.nvmexpress.discovery'
+HOSTNQN = 'nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555'
+
+
+def cache_entry(traddr, subnqn=DISC, dlpe_subnqn='nqn.2024-01.io.example:sub1'):
+    return ('{"tid": {"transport": "tcp", "traddr": "%s", "trsvcid": "8009", "subsysnqn": "%s", '
+            '"host-traddr": "", "host-iface": "", "host-nqn": "%s"}, "origin": "configured", '
+            '"log-pages": [{"trtype": "tcp", "adrfam": "ipv4", "traddr": "%s", "trsvcid": "4420", '
+            '"subnqn": "%s", "subtype": "nvme", "treq": "not specified", "portid": "1", "cntlid": "1", '
+            '"asqsz": "32", "eflags": "0"}]}' % (traddr, subnqn, HOSTNQN, traddr, dlpe_subnqn))
+
+
+@case
+@with_env(start=False)
+def non_utf8_conf_and_cache(env):
+    """A byte that is not UTF-8, in stafd.conf or in the cache, never reaches
+    D-Bus nor the cache written back."""
+    with open(env.conf, 'wb') as f:
+        f.write(b'[Controllers]\ncontroller=transport=tcp;traddr=127.0.0.1;trsvcid=8009\n'
+                b'controller=transport=tcp;traddr=127.0.0.2;trsvcid=8009;nqn=nqn.bad\xff\xfe\n')
+    doc = ('{"format": "stafd-last-known-config", "version": 1, "controllers": [%s, %s, %s]}' % (
+        cache_entry('127.0.0.1'),
+        cache_entry('127.0.0.3', subnqn='nqn.raw-\udcff'),
+        cache_entry('127.0.0.4', dlpe_subnqn='nqn.escape-\\ud800'))).encode('utf-8', 'surrogateescape')
+    with open(env.cache, 'wb') as f:
+        f.write(doc)
+    env.start()
+    # Every answer works for every caller.
+    ls = env.list_controllers()
+    check('127.0.0.2' not in [c['traddr'] for c in ls], 'the bad controller= is refused')
+    check('127.0.0.3' not in [c['traddr'] for c in ls], 'the bad cache entry is refused')
+    env.list_controllers(detailed=True)
+    env.get_all(detailed=True)
+    env.list_controllers(user='nobody')
+    log = env.read_log()
+    check('not valid UTF-8' in log and '\\xff' in log, 'warning with the bytes escaped: %r' % log[-2000:])
+    check(b'\xff' not in open(env.log, 'rb').read(), 'no raw byte in the log')
+    check_eq(env.stop(), 0, 'clean exit')
+    with open(env.cache, 'rb') as f:
+        saved = f.read()
+    saved.decode('utf-8')  # raises if not UTF-8
+    check(b'\xff' not in saved and b'127.0.0.3' not in saved, 'nothing bad written back')
+    for c in json.loads(saved)['controllers']:
+        for e in c['log-pages']:
+            e['subnqn'].encode('utf-8')  # no lone surrogate survived
+
+
 @case
 @with_env(start=False, sysconf='[Host]\nnqn=file:///nonexistent/hostnqn\nid=11111111-2222-3333-4444-555555555555\n')
 def stable_generated_hostnqn(env):
