@@ -842,9 +842,11 @@ static int pre_split(Pre *pre, const char *text, size_t len) {
                         if (pre->is_multi && pre->is_multi(prev_key))
                                 r = pre_add(pre, ITEM_KEY, lineno, section, prev_key, s);
                         else {
+                                _cleanup_free_ char *es = warn_escape(section), *ek = warn_escape(prev_key);
+
                                 e = warn_escape(s);
                                 r = pre_warn(pre, lineno, "[%s] %s: continuation line '%s' ignored",
-                                             section, prev_key, strempty(e));
+                                             strempty(es), strempty(ek), strempty(e));
                         }
                         if (r < 0)
                                 return r;
