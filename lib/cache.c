@@ -226,21 +226,6 @@ static void tokener_freep(struct json_tokener **t) {
                 json_tokener_free(*t);
 }
 
-/* Room for one more entry, doubling. */
-static int grow_entries(CacheEntry **arr, size_t n) {
-        CacheEntry *t;
-        size_t cap;
-
-        if (n != 0 && (n & (n - 1)) != 0)
-                return 0;
-        cap = n ? n * 2 : 16;
-        t = realloc(*arr, cap * sizeof(CacheEntry));
-        if (!t)
-                return -ENOMEM;
-        *arr = t;
-        return 0;
-}
-
 _printf_(2, 3)
 static int bad(char **ret_error, const char *fmt, ...) {
         va_list ap;
@@ -609,7 +594,7 @@ static int scan_controllers(Scan *s, Loaded *l) {
                 }
                 if (l->n >= CACHE_MAX_ENTRIES)
                         return bad(s->error, "more than %u controllers", CACHE_MAX_ENTRIES);
-                if (grow_entries(&l->entries, l->n) < 0)
+                if (array_grow(&l->entries, l->n, sizeof(CacheEntry)) < 0)
                         return -ENOMEM;
                 r = scan_controller(s, &l->entries[l->n], &l->n_skipped);
                 if (r < 0)

@@ -2,16 +2,12 @@
 /*
  * stafd.conf and sys.conf parsing.
  *
- * What inih does here, and no more: it pairs each key with the section
- * header above it.  Debian's libinih is built with a 200-byte line limit and
- * ';' as inline comment prefix, both of which would silently cut controller=
- * entries, so inih never sees a user line.  pre_split() does the lexing
- * (CRLF, comments, ' #' inline comments, continuation lines) into a table of
- * items (header, key=value, or a warning about an unusable line) with their
- * line numbers; inih reads a synthetic file of short tokens ("[s<N>]",
- * "k<N>=v") that reference the table, in file order, so that warnings come
- * out in file order too.  What each key means is a table (conf_keys[],
- * conn_opts_table[], controller_str_keys[]): name, type, field, range.
+ * What each key means, as tables (name, type, field, range, fallback):
+ * conf_keys[] for stafd.conf, conn_opts_table[] for the connection options
+ * (global and per controller), controller_str_keys[] for the strings of a
+ * controller=/exclude= entry.  The text itself (lines, sections, comments,
+ * continuations, warnings in file order; inih underneath) is conf-lines.c.
+ * Files are read here: regular files only, never blocking.
  * See docs/configuration.md.
  */
 
@@ -28,44 +24,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "conf.h"
+#include "conf-lines.h"
 #include "macro.h"
 #include "strv.h"
 #include "utf8.h"
 
 #define CONF_FILE_MAX (16U * 1024U * 1024U)
-#define WARN_VALUE_MAX 80
-#define CONF_WARNINGS_MAX 50   /* lines kept per file */
-#define CONF_WARNINGS_RUN 4    /* this many of one kind in a row become one line */
 #define DEFAULT_KATO 30
 #define DEFAULT_ZC_PERSISTENCE_SEC (72 * 3600)
 
 /* ---------------------------------------------------------------- helpers */
-
-static char *strip(char *s) {
-        char *e;
-
-        while (*s == ' ' || *s == '\t')
-                s++;
-        e = s + strlen(s);
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-                e--;
-        *e = '\0';
-        return s;
-}
-
-static void ascii_lower(char *s) {
-        for (; *s; s++)
-                *s = (char) tolower((unsigned char) *s);
-}
-
-/* Printable, bounded rendering of a user value for a warning line: controls
- * and bytes that are not UTF-8 become \xNN, so the journal gets text. */
-static char *warn_escape(const char *v) {
-        return utf8_escape(v, WARN_VALUE_MAX);
-}
 
 _printf_(2, 3)
 static void warn(char ***warnings, const char *fmt, ...) {
@@ -85,7 +54,7 @@ static void warn(char ***warnings, const char *fmt, ...) {
 /* "file:line: [section] key='value': why, what we do" */
 static void warn_value(char ***warnings, const char *file, unsigned line, const char *section,
                        const char *key, const char *value, const char *why, const char *action) {
-        _cleanup_free_ char *v = warn_escape(value);
+        _cleanup_free_ char *v = conf_escape(value);
 
         warn(warnings, "%s:%u: [%s] %s='%s': %s, %s", file, line, section, key, strempty(v), why, action);
 }
@@ -460,7 +429,7 @@ static char *controller_redacted(const char *s) {
         for (p = copy; (field = strsep(&p, ";"));) {
                 char *eq, *k;
 
-                field = strip(field);
+                field = conf_strip(field);
                 if (*field == '\0')
                         continue;
                 fputs(first ? "" : ";", f);
@@ -471,11 +440,11 @@ static char *controller_redacted(const char *s) {
                         continue;
                 }
                 *eq = '\0';
-                k = strip(field);
+                k = conf_strip(field);
                 if (strncasecmp(k, "dhchap-", 7) == 0)
                         fprintf(f, "%s=<redacted>", k);
                 else
-                        fprintf(f, "%s=%s", k, strip(eq + 1));
+                        fprintf(f, "%s=%s", k, conf_strip(eq + 1));
         }
         if (fclose(f) != 0)
                 return NULL;
@@ -486,7 +455,7 @@ static void warn_controller(char ***warnings, const char *file, unsigned line, c
                             const char *s, const char *why) {
         _cleanup_free_ char *r = controller_redacted(s), *e = NULL;
 
-        e = warn_escape(strempty(r));
+        e = conf_escape(strempty(r));
         warn(warnings, "%s:%u: [Controllers] %s='%s': %s, entry ignored", file, line, key, strempty(e), why);
 }
 
@@ -520,21 +489,21 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                 char *eq, *k, *v, **dst = NULL;
                 int idx;
 
-                field = strip(field);
+                field = conf_strip(field);
                 if (*field == '\0')
                         continue;
                 eq = strchr(field, '=');
                 if (!eq) {
-                        _cleanup_free_ char *f = warn_escape(field);
+                        _cleanup_free_ char *f = conf_escape(field);
 
                         warn(&fw, "%s:%u: [Controllers] %s: field '%s' has no '=', ignored",
                              file, line, key, strempty(f));
                         continue;
                 }
                 *eq = '\0';
-                k = strip(field);
-                v = strip(eq + 1);
-                ascii_lower(k);
+                k = conf_strip(field);
+                v = conf_strip(eq + 1);
+                conf_ascii_lower(k);
 
                 dst = controller_str_lookup(&c, k);
                 if (dst) {
@@ -545,10 +514,10 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                                 continue;
                         }
                         if (dst == &c.transport) {
-                                ascii_lower(v);
+                                conf_ascii_lower(v);
                                 if (!streq(v, "tcp") && !streq(v, "rdma") && !streq(v, "fc") &&
                                     !streq(v, "loop")) {
-                                        _cleanup_free_ char *e = warn_escape(v);
+                                        _cleanup_free_ char *e = conf_escape(v);
 
                                         warn(warnings, "%s:%u: [Controllers] %s: transport='%s': "
                                              "not one of tcp, rdma, fc, loop, entry ignored",
@@ -575,7 +544,7 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                                 continue;
                         }
                         if (conn_opt_parse(idx, v, &val, &why) < 0) {
-                                _cleanup_free_ char *e = warn_escape(v);
+                                _cleanup_free_ char *e = conf_escape(v);
 
                                 warn(&fw, "%s:%u: [Controllers] %s: %s='%s': %s, using the global value",
                                      file, line, key, k, strempty(e), why);
@@ -588,7 +557,7 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                 }
 
                 {
-                        _cleanup_free_ char *e = warn_escape(k);
+                        _cleanup_free_ char *e = conf_escape(k);
 
                         warn(&fw, "%s:%u: [Controllers] %s: unknown key '%s', ignored",
                              file, line, key, strempty(e));
@@ -605,392 +574,6 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                 warn(warnings, "%s", fw[i]);
         *ret = c;
         return 0;
-}
-
-/* ------------------------------------------------------- warning collapse */
-
-/* The part of a warning after "FILE:LINE: " (or the whole line). */
-static const char *warning_body(const char *w, unsigned long *ret_line) {
-        const char *p = strstr(w, ": ");
-
-        *ret_line = 0;
-        for (const char *q = w; q && p && q < p; q++)
-                if (*q == ':' && isdigit((unsigned char) q[1])) {
-                        *ret_line = strtoul(q + 1, NULL, 10);
-                        break;
-                }
-        return p ? p + 2 : w;
-}
-
-/* Two warnings say the same thing if they differ only in the line number and
- * in what is quoted ('...'). */
-static bool warning_same_kind(const char *a, const char *b) {
-        unsigned long la, lb;
-        const char *qa1, *qa2, *qb1, *qb2;
-
-        a = warning_body(a, &la);
-        b = warning_body(b, &lb);
-        qa1 = strchr(a, '\''), qa2 = strrchr(a, '\'');
-        qb1 = strchr(b, '\''), qb2 = strrchr(b, '\'');
-        if (!qa1 || !qb1 || qa1 == qa2 || qb1 == qb2)
-                return streq(a, b);
-        return qa1 - a == qb1 - b && strncmp(a, b, (size_t) (qa1 - a)) == 0 && streq(qa2, qb2);
-}
-
-/* Keep the log of a garbage file short: a run of CONF_WARNINGS_RUN or more
- * warnings of one kind becomes its first line plus a count, and at most CONF_WARNINGS_MAX lines
- * are kept in all (then one line says how many more there were). */
-static int warnings_collapse(char ***warnings, const char *name) {
-        char **w = *warnings;
-        size_t n = strv_length(w), out = 0, dropped = 0;
-
-        for (size_t i = 0; i < n;) {
-                size_t j = i + 1;
-                unsigned long last = 0;
-
-                while (j < n && warning_same_kind(w[i], w[j]))
-                        j++;
-                if (out >= CONF_WARNINGS_MAX) {
-                        dropped += j - i;
-                        for (size_t k = i; k < j; k++)
-                                free(w[k]);
-                        i = j;
-                        continue;
-                }
-                if (j - i < CONF_WARNINGS_RUN) {
-                        /* A short run: every line stays. */
-                        for (size_t k = i; k < j && out < CONF_WARNINGS_MAX; k++, i++)
-                                w[out++] = w[k];
-                        continue;
-                }
-                {
-                        char *t;
-
-                        /* Out of memory: the first line alone still says it. */
-                        (void) warning_body(w[j - 1], &last);
-                        if (asprintf(&t, "%s (and %zu more like it, up to line %lu)", w[i], j - i - 1, last) >= 0) {
-                                free(w[i]);
-                                w[i] = t;
-                        }
-                }
-                w[out++] = w[i];
-                for (size_t k = i + 1; k < j; k++)
-                        free(w[k]);
-                i = j;
-        }
-        if (w)
-                w[out] = NULL;
-        if (dropped > 0)
-                return strv_extendf(warnings, "%s: %zu more warnings not shown", name, dropped);
-        return 0;
-}
-
-/* ------------------------------------------------------- line pre-parsing */
-
-/* One logical line of the file: a section header, a key=value, or a warning
- * about a line we could not use (kept in the same list so that warnings come
- * out in file order, interleaved with those of the values). */
-typedef enum ItemKind {
-        ITEM_SECTION,
-        ITEM_KEY,
-        ITEM_WARNING,
-} ItemKind;
-
-typedef struct Item {
-        unsigned line;
-        ItemKind kind;
-        char *section; /* section name as written (header and key items) */
-        char *key;     /* lower-cased (key items); the text (warning items) */
-        char *value;
-} Item;
-
-typedef struct Pre {
-        const char *name;
-        Item *items;
-        size_t n_items;
-        size_t next;         /* reader cursor */
-        char ***warnings;
-        bool oom;
-        /* Is this section name one we know?  Unknown ones get one warning. */
-        bool (*section_known)(const char *name);
-        /* Are continuation lines of this key further values? */
-        bool (*is_multi)(const char *key);
-        /* Consumer of one key item. */
-        int (*handle)(struct Pre *pre, const Item *it, void *userdata);
-        void *userdata;
-} Pre;
-
-static void pre_done(Pre *pre) {
-        for (size_t i = 0; i < pre->n_items; i++) {
-                free(pre->items[i].section);
-                free(pre->items[i].key);
-                free(pre->items[i].value);
-        }
-        free(pre->items);
-        pre->items = NULL;
-        pre->n_items = 0;
-}
-
-/* Grow *arr (of *n elements of size sz) for one more, doubling: appending N
- * entries must cost O(N), not O(N^2) (100 000 controller= lines). */
-static int grow(void *arr, size_t n, size_t sz) {
-        void **p = arr;
-        size_t cap;
-        void *t;
-
-        if (n != 0 && (n & (n - 1)) != 0)
-                return 0; /* not a power of two: room left */
-        cap = n ? n * 2 : 4;
-        if (cap > SIZE_MAX / sz)
-                return -ENOMEM;
-        t = realloc(*p, cap * sz);
-        if (!t)
-                return -ENOMEM;
-        *p = t;
-        return 0;
-}
-
-static int pre_add(Pre *pre, ItemKind kind, unsigned line, const char *section, const char *key,
-                   const char *value) {
-        Item it = { .line = line, .kind = kind };
-
-        if (grow(&pre->items, pre->n_items, sizeof(Item)) < 0)
-                return -ENOMEM;
-        it.section = section ? strdup(section) : NULL;
-        it.key = key ? strdup(key) : NULL;
-        it.value = value ? strdup(value) : NULL;
-        if ((section && !it.section) || (key && !it.key) || (value && !it.value)) {
-                free(it.section);
-                free(it.key);
-                free(it.value);
-                return -ENOMEM;
-        }
-        pre->items[pre->n_items++] = it;
-        return 0;
-}
-
-/* "NAME:LINE: " + message, queued in file order. */
-_printf_(3, 4)
-static int pre_warn(Pre *pre, unsigned line, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL, *s = NULL;
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        if (asprintf(&s, "%s:%u: %s", pre->name, line, msg) < 0) {
-                s = NULL;
-                return -ENOMEM;
-        }
-        return pre_add(pre, ITEM_WARNING, line, NULL, s, NULL);
-}
-
-/* Cut a ' #' / '\t#' inline comment. */
-static void strip_inline_comment(char *s) {
-        for (char *p = s + 1; *p; p++)
-                if (*p == '#' && (p[-1] == ' ' || p[-1] == '\t')) {
-                        *p = '\0';
-                        return;
-                }
-}
-
-/* Split text into items. */
-static int pre_split(Pre *pre, const char *text, size_t len) {
-        _cleanup_free_ char *buf = NULL, *section = NULL, *prev_key = NULL;
-        char *p, *end;
-        unsigned lineno = 0;
-        int r;
-
-        buf = malloc(len + 1);
-        if (!buf)
-                return -ENOMEM;
-        memcpy(buf, text, len);
-        buf[len] = '\0';
-        /* An embedded NUL would end C strings mid-line: make it a blank. */
-        for (size_t i = 0; i < len; i++)
-                if (buf[i] == '\0')
-                        buf[i] = ' ';
-
-        p = buf;
-        end = buf + len;
-        if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-                p += 3;
-
-        while (p < end) {
-                _cleanup_free_ char *e = NULL;
-                char *nl, *s, *eq, *k, *v;
-                bool indented;
-
-                lineno++;
-                nl = memchr(p, '\n', (size_t) (end - p));
-                if (nl)
-                        *nl = '\0';
-                s = p;
-                p = nl ? nl + 1 : end;
-
-                indented = *s == ' ' || *s == '\t';
-                s = strip(s);
-                if (*s == '\0' || *s == '#' || *s == ';')
-                        continue; /* blank lines and comments do not end a value */
-                strip_inline_comment(s);
-                s = strip(s);
-
-                if (indented && prev_key) {
-                        if (pre->is_multi && pre->is_multi(prev_key))
-                                r = pre_add(pre, ITEM_KEY, lineno, section, prev_key, s);
-                        else {
-                                _cleanup_free_ char *es = warn_escape(section), *ek = warn_escape(prev_key);
-
-                                e = warn_escape(s);
-                                r = pre_warn(pre, lineno, "[%s] %s: continuation line '%s' ignored",
-                                             strempty(es), strempty(ek), strempty(e));
-                        }
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-
-                prev_key = mfree(prev_key);
-
-                if (*s == '[') {
-                        size_t l = strlen(s);
-                        char *name;
-
-                        if (l < 2 || s[l - 1] != ']') {
-                                e = warn_escape(s);
-                                r = pre_warn(pre, lineno, "syntax error, '%s' is not a [section] header, ignored",
-                                             strempty(e));
-                                if (r < 0)
-                                        return r;
-                                continue;
-                        }
-                        s[l - 1] = '\0';
-                        name = strip(s + 1);
-                        /* Keys below an empty header belong to no section we know. */
-                        r = free_and_strdup(&section, name);
-                        if (r < 0)
-                                return r;
-                        if (*name == '\0')
-                                r = pre_warn(pre, lineno, "syntax error, empty section name, ignored");
-                        else {
-                                r = pre_add(pre, ITEM_SECTION, lineno, section, NULL, NULL);
-                                if (r >= 0 && !pre->section_known(name)) {
-                                        e = warn_escape(name);
-                                        r = pre_warn(pre, lineno, "unknown section [%s], ignored", strempty(e));
-                                }
-                        }
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-
-                eq = strchr(s, '=');
-                if (!eq) {
-                        e = warn_escape(s);
-                        r = pre_warn(pre, lineno, "syntax error, no '=' in '%s', line ignored", strempty(e));
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                *eq = '\0';
-                k = strip(s);
-                v = strip(eq + 1);
-                ascii_lower(k);
-                if (*k == '\0') {
-                        e = warn_escape(v);
-                        r = pre_warn(pre, lineno, "syntax error, no key before '=%s', line ignored",
-                                     strempty(e));
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (!section) {
-                        e = warn_escape(k);
-                        r = pre_warn(pre, lineno, "key '%s' outside of any [section], ignored", strempty(e));
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (*section == '\0')
-                        continue; /* under a broken header: already warned */
-
-                r = pre_add(pre, ITEM_KEY, lineno, section, k, v);
-                if (r < 0)
-                        return r;
-                prev_key = strdup(k);
-                if (!prev_key)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-/* ini_reader: hand inih one synthetic line per item: "[s<N>]" for a header,
- * "k<N>=v" for a key or a warning. */
-static char *pre_reader(char *str, int num, void *stream) {
-        Pre *pre = stream;
-        const Item *it;
-
-        if (pre->next >= pre->n_items)
-                return NULL;
-        it = &pre->items[pre->next];
-        if (it->kind == ITEM_SECTION)
-                (void) snprintf(str, (size_t) num, "[s%zu]\n", pre->next);
-        else
-                (void) snprintf(str, (size_t) num, "k%zu=v\n", pre->next);
-        pre->next++;
-        return str;
-}
-
-static int token_index(const char *tok, char prefix, const Pre *pre, size_t *ret) {
-        char *end;
-        unsigned long long n;
-
-        if (!tok || tok[0] != prefix || !isdigit((unsigned char) tok[1]))
-                return -EINVAL;
-        errno = 0;
-        n = strtoull(tok + 1, &end, 10);
-        if (errno || *end || n >= pre->n_items)
-                return -EINVAL;
-        *ret = (size_t) n;
-        return 0;
-}
-
-/* inih's part: it pairs every key with the header above it. */
-static int pre_ini_handler(void *user, const char *section, const char *name, const char *value) {
-        Pre *pre = user;
-        const Item *it;
-        size_t si, ki;
-
-        (void) value;
-        if (token_index(name, 'k', pre, &ki) < 0)
-                return 1; /* cannot happen: we wrote every line inih sees */
-        it = &pre->items[ki];
-        if (it->kind == ITEM_WARNING) {
-                if (pre->warnings && strv_extend(pre->warnings, it->key) < 0)
-                        pre->oom = true;
-                return 1;
-        }
-        if (token_index(section, 's', pre, &si) < 0 || pre->items[si].kind != ITEM_SECTION)
-                return 1;
-        if (pre->handle(pre, it, pre->userdata) == -ENOMEM)
-                pre->oom = true;
-        return 1;
-}
-
-/* Split, then let inih walk the items and call pre->handle for each key. */
-static int pre_parse(Pre *pre, const char *text, size_t len) {
-        int r;
-
-        r = pre_split(pre, text ?: "", len);
-        if (r >= 0) {
-                r = ini_parse_stream(pre_reader, pre, pre_ini_handler, pre);
-                r = (r == -2 || pre->oom) ? -ENOMEM : 0;
-        }
-        pre_done(pre);
-        return r;
 }
 
 /* --------------------------------------------------------------- stafd.conf */
@@ -1167,13 +750,13 @@ static int conf_key_parse(const struct ConfKey *k, const char *v, void *dst, con
 }
 
 static int conf_add_entry(ConfController **arr, size_t *n, ConfController *c) {
-        if (grow(arr, *n, sizeof(ConfController)) < 0)
+        if (array_grow(arr, *n, sizeof(ConfController)) < 0)
                 return -ENOMEM;
         (*arr)[(*n)++] = *c;
         return 0;
 }
 
-static int conf_handle_entry(Pre *pre, const Item *it, Conf *c) {
+static int conf_handle_entry(ConfLines *pre, const ConfItem *it, Conf *c) {
         bool is_ctrl = streq(it->key, "controller");
         ConfController e;
         int r;
@@ -1197,7 +780,7 @@ static int conf_handle_entry(Pre *pre, const Item *it, Conf *c) {
         return r;
 }
 
-static int conf_handle(Pre *pre, const Item *it, void *userdata) {
+static int conf_handle(ConfLines *pre, const ConfItem *it, void *userdata) {
         Conf *c = userdata;
         int s = conf_section_lookup(it->section);
         const struct ConfKey *k;
@@ -1209,7 +792,7 @@ static int conf_handle(Pre *pre, const Item *it, void *userdata) {
                 return 0; /* warned about once, at its header */
         k = conf_key_lookup(s, it->key);
         if (!k) {
-                _cleanup_free_ char *e = warn_escape(it->key);
+                _cleanup_free_ char *e = conf_escape(it->key);
 
                 warn(pre->warnings, "%s:%u: [%s] unknown key '%s', ignored", pre->name, it->line,
                      it->section, strempty(e));
@@ -1267,7 +850,7 @@ Conf *conf_free(Conf *c) {
 
 int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret) {
         _cleanup_(conf_freep) Conf *c = NULL;
-        Pre pre = {};
+        ConfLines pre = {};
         int r;
 
         if (!ret || (!text && len > 0))
@@ -1288,10 +871,10 @@ int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret
         pre.handle = conf_handle;
         pre.userdata = c;
 
-        r = pre_parse(&pre, text, len);
+        r = conf_lines_parse(&pre, text, len);
         if (r < 0)
                 return r;
-        r = warnings_collapse(&c->warnings, name);
+        r = conf_warnings_collapse(&c->warnings, name);
         if (r < 0)
                 return r;
 
@@ -1395,7 +978,7 @@ typedef struct SysParse {
         unsigned nqn_line, id_line, key_line, symname_line; /* 0: not in the file */
 } SysParse;
 
-static int sysconf_handle(Pre *pre, const Item *it, void *userdata) {
+static int sysconf_handle(ConfLines *pre, const ConfItem *it, void *userdata) {
         SysParse *sp = userdata;
         SysConf *s = sp->s;
         char **dst = NULL;
@@ -1412,7 +995,7 @@ static int sysconf_handle(Pre *pre, const Item *it, void *userdata) {
         else if (streq(it->key, "symname"))
                 dst = &s->symname, line = &sp->symname_line;
         if (!dst) {
-                _cleanup_free_ char *e = warn_escape(it->key);
+                _cleanup_free_ char *e = conf_escape(it->key);
 
                 warn(pre->warnings, "%s:%u: [%s] unknown key '%s', ignored", pre->name, it->line,
                      it->section, strempty(e));
@@ -1480,7 +1063,7 @@ static int generate_uuid(char ret[static 37]) {
 /* "sys.conf:3: [Host] nqn='file:///x'" or "sys.conf: [Host] nqn (default 'file:///x')" */
 _printf_(5, 6)
 static void sysconf_warn(SysConf *s, unsigned line, const char *key, const char *source, const char *fmt, ...) {
-        _cleanup_free_ char *e = warn_escape(source), *what = NULL, *why = NULL;
+        _cleanup_free_ char *e = conf_escape(source), *what = NULL, *why = NULL;
         va_list ap;
         int r;
 
@@ -1517,7 +1100,7 @@ static int sysconf_finish(SysParse *sp, const char *fallback_uuid) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0 || !hostnqn_valid(s->hostnqn)) {
-                _cleanup_free_ char *bad = r < 0 ? NULL : warn_escape(s->hostnqn);
+                _cleanup_free_ char *bad = r < 0 ? NULL : conf_escape(s->hostnqn);
                 int q;
 
                 /* Stable across restarts when the caller gave us a UUID
@@ -1580,7 +1163,7 @@ int sysconf_parse_string_full(const char *name, const char *text, size_t len, co
                               SysConf **ret) {
         _cleanup_(sysconf_freep) SysConf *s = NULL;
         SysParse sp = {};
-        Pre pre = {};
+        ConfLines pre = {};
         int r;
 
         if (!ret || (!text && len > 0))
@@ -1601,14 +1184,14 @@ int sysconf_parse_string_full(const char *name, const char *text, size_t len, co
         pre.handle = sysconf_handle;
         pre.userdata = &sp;
 
-        r = pre_parse(&pre, text, len);
+        r = conf_lines_parse(&pre, text, len);
         if (r < 0)
                 return r;
 
         r = sysconf_finish(&sp, fallback_uuid);
         if (r < 0)
                 return r;
-        r = warnings_collapse(&s->warnings, name);
+        r = conf_warnings_collapse(&s->warnings, name);
         if (r < 0)
                 return r;
 

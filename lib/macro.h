@@ -67,6 +67,26 @@ static inline void closep(int *fd) {
                 _tf;                                    \
         })
 
+/* Make room in *(T **)arr, holding n elements of size sz, for one more: the
+ * capacity doubles at every power of two, so appending N elements costs
+ * O(N) (100 000 controller= lines, a cache of 100 000 DCs).  0 or -ENOMEM. */
+static inline int array_grow(void *arr, size_t n, size_t sz) {
+        void **p = arr;
+        size_t cap;
+        void *t;
+
+        if (n != 0 && (n & (n - 1)) != 0)
+                return 0; /* not a power of two: room left */
+        cap = n ? n * 2 : 4;
+        if (cap > SIZE_MAX / sz)
+                return -ENOMEM;
+        t = realloc(*p, cap * sz);
+        if (!t)
+                return -ENOMEM;
+        *p = t;
+        return 0;
+}
+
 static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;
 }
