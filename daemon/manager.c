@@ -26,6 +26,7 @@
 
 #define RECONCILE_DELAY_USEC (1500 * USEC_PER_MSEC)
 #define FABRIC_WORKERS 4
+#define SAVE_DELAY_USEC (1 * USEC_PER_SEC)
 
 extern char **environ;
 
@@ -177,6 +178,9 @@ static int manager_save_now(Manager *m) {
         _cleanup_free_ CacheEntry *e = NULL;
         int r;
 
+        /* Whatever was scheduled is covered by this save. */
+        if (m->save_timer)
+                (void) sd_event_source_set_enabled(m->save_timer, SD_EVENT_OFF);
         e = calloc(m->n_dcs ?: 1, sizeof(CacheEntry));
         if (!e)
                 return log_oom();
@@ -195,23 +199,35 @@ static int manager_save_now(Manager *m) {
         return 0;
 }
 
-static int on_save(sd_event_source *s, void *userdata) {
+static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) manager_save_now(userdata);
         return 0;
 }
 
+/* Saves are coalesced: the first change arms a timer, later ones ride on
+ * it, so a burst of changes costs one rewrite and fsync, at most
+ * SAVE_DELAY_USEC after the first.  Stopping saves at once (and nothing
+ * changes the cache after that: the DC set is emptied on purpose). */
 void manager_schedule_save(Manager *m) {
+        int enabled = SD_EVENT_OFF;
         int r;
 
-        if (m->save_event) {
-                r = sd_event_source_set_enabled(m->save_event, SD_EVENT_ONESHOT);
-        } else {
-                r = sd_event_add_defer(m->event, &m->save_event, on_save, m);
+        if (m->stopping)
+                return;
+        if (m->save_timer) {
+                (void) sd_event_source_get_enabled(m->save_timer, &enabled);
+                if (enabled != SD_EVENT_OFF)
+                        return;
+                r = sd_event_source_set_time_relative(m->save_timer, SAVE_DELAY_USEC);
                 if (r >= 0)
-                        r = sd_event_source_set_enabled(m->save_event, SD_EVENT_ONESHOT);
+                        r = sd_event_source_set_enabled(m->save_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time_relative(m->event, &m->save_timer, CLOCK_MONOTONIC, SAVE_DELAY_USEC,
+                                               50 * USEC_PER_MSEC, on_save_timer, m);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to schedule a cache save, saving now: %m");
+                (void) manager_save_now(m);
         }
-        if (r < 0)
-                log_warning_errno(r, "Failed to schedule a cache save: %m");
 }
 
 static int manager_load_cache(Manager *m) {
@@ -632,7 +648,15 @@ done:
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        return manager_reload(userdata);
+        Manager *m = userdata;
+
+        /* Stopping: a reload would only announce READY=1 to a unit that is
+         * going away. */
+        if (m->stopping) {
+                log_debug("Ignoring SIGHUP while stopping");
+                return 0;
+        }
+        return manager_reload(m);
 }
 
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -641,10 +665,12 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
 
         if (m->stopping)
                 return 0;
-        m->stopping = true;
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
         log_info("Stopping");
+        /* The last save, with every DC; a scheduled one is cancelled, and
+         * none can be scheduled once stopping is set. */
         (void) manager_save_now(m);
+        m->stopping = true;
 
         disconnect = !m->conf->persistent_connections;
         while (m->n_dcs > 0) {
@@ -688,16 +714,9 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate the event loop: %m");
 
-        {
-                sigset_t ss;
-
-                sigemptyset(&ss);
-                sigaddset(&ss, SIGTERM);
-                sigaddset(&ss, SIGINT);
-                sigaddset(&ss, SIGHUP);
-                sigaddset(&ss, SIGCHLD);
-                (void) sigprocmask(SIG_BLOCK, &ss, NULL);
-        }
+        /* main() blocked the signals first thing (sd-event needs them
+         * blocked): a SIGHUP while the configuration was read is handled
+         * here, not fatal. */
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_sigterm, m);
@@ -745,7 +764,7 @@ Manager *manager_free(Manager *m) {
         zeroconf_free(m->zeroconf);
         udev_free(m->udev);
         sd_event_source_disable_unref(m->reconcile_timer);
-        sd_event_source_disable_unref(m->save_event);
+        sd_event_source_disable_unref(m->save_timer);
         bus_teardown(m);
         sd_event_unref(m->event);
         conf_free(m->conf);
@@ -788,6 +807,16 @@ int manager_run(Manager *m) {
 
         r = sd_event_loop(m->event);
         if (r < 0)
-                return log_error_errno(r, "Event loop failed: %m");
+                return log_error_errno(r, "Exiting with an error: %m");
         return 0;
+}
+
+void manager_bus_lost(Manager *m) {
+        /* A stop in progress needs no bus: let it finish. */
+        if (m->stopping)
+                return;
+        (void) manager_save_now(m);
+        m->stopping = true;
+        /* Kernel connections stay: the restarted stafd adopts them. */
+        (void) sd_event_exit(m->event, -ENOTCONN);
 }

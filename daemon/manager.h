@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "reconcile.h"
 
+typedef struct BusCreds BusCreds;
 typedef struct Dc Dc;
 typedef struct Fabric Fabric;
 typedef struct Resolver Resolver;
@@ -24,7 +25,8 @@ typedef struct ManagerArgs {
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
-        sd_bus_slot *slot_main, *slot_debug;
+        sd_bus_slot *slot_main, *slot_debug, *slot_filter;
+        BusCreds *bus_creds;
         Fabric *fabric;
         Resolver *resolver;
         Udev *udev;
@@ -42,8 +44,8 @@ typedef struct Manager {
         /* Reconciliation is coalesced: any trigger (re)starts this timer. */
         sd_event_source *reconcile_timer;
         uint64_t reconcile_delay_usec;
-        /* The cache is written from a deferred event, once per loop iteration. */
-        sd_event_source *save_event;
+        /* Cache saves are coalesced by this timer (manager_schedule_save). */
+        sd_event_source *save_timer;
         char *cache_path;
 
         bool stopping;
@@ -70,6 +72,8 @@ void manager_disconnect(Manager *m, const char *device, const char *name);
 /* A deleted DC finished its last operation: free it. */
 void manager_zombie_done(Manager *m, Dc *dc);
 int manager_set_tron(Manager *m, bool on);
+/* The system bus connection broke: save and exit with an error. */
+void manager_bus_lost(Manager *m);
 
 Dc *manager_find_dc(Manager *m, const Tid *tid);
 Dc *manager_find_dc_by_device(Manager *m, const char *device);
