@@ -27,10 +27,11 @@
 #define RECONCILE_DELAY_USEC (1500 * USEC_PER_MSEC)
 /* On stop, how long operations blocked in the kernel are waited for. */
 #define STOP_WAIT_USEC (20 * USEC_PER_SEC)
-/* Lanes of the fabric pool: connects (at most 4 at a time: a connect to
- * a DC that never answers holds its worker for up to the kernel's connect
- * timeouts) and everything else (log pages, DIM, disconnects). */
-#define FABRIC_CONNECT_WORKERS 4
+/* Lanes of the fabric pool: connects, and everything else (log pages, DIM,
+ * disconnects, identity).  The kernel serialises fabrics connects (one
+ * mutex around /dev/nvme-fabrics), so more than 2 connect workers would only
+ * queue in the kernel, where stop cannot drop them. */
+#define FABRIC_CONNECT_WORKERS 2
 #define FABRIC_CONTROL_WORKERS 4
 
 static void manager_apply_log_level(Manager *m) {
