@@ -97,6 +97,22 @@ static Recent *recent_get(Handoff *h, unsigned num, uint64_t now) {
         return &h->recent[h->n_recent++];
 }
 
+int handoff_ratelimit(Handoff *h, const char *sysname, uint64_t now, unsigned *ret_suppressed) {
+        Recent *rec;
+
+        rec = recent_get(h, (unsigned) strtoul(sysname + 4, NULL, 10), now);
+        if (!rec)
+                return -ENOMEM;
+        if (rec->last != 0 && now - rec->last < HANDOFF_INTERVAL_USEC) {
+                *ret_suppressed = ++rec->suppressed;
+                return 0;
+        }
+        *ret_suppressed = rec->suppressed;
+        rec->last = now ?: 1;
+        rec->suppressed = 0;
+        return 1;
+}
+
 int handoff_nvmecli(Handoff *h, sd_device *device, const char *sysname) {
         const char *trtype = NULL, *traddr = NULL, *trsvcid = NULL, *host_traddr = NULL, *host_iface = NULL;
         const char *cntrltype = NULL;
@@ -104,10 +120,9 @@ int handoff_nvmecli(Handoff *h, sd_device *device, const char *sysname) {
         char *argv[] = { (char *) "systemctl", (char *) "--no-block", (char *) "restart", NULL, NULL };
         sd_event_source *child = NULL;
         posix_spawnattr_t attr;
-        unsigned suppressed;
+        unsigned suppressed = 0;
         sigset_t none;
         uint64_t now = 0;
-        Recent *rec;
         pid_t pid;
         int r;
 
@@ -125,17 +140,13 @@ int handoff_nvmecli(Handoff *h, sd_device *device, const char *sysname) {
                 return 0;
 
         (void) sd_event_now(h->event, CLOCK_MONOTONIC, &now);
-        rec = recent_get(h, (unsigned) strtoul(sysname + 4, NULL, 10), now);
-        if (!rec)
+        r = handoff_ratelimit(h, sysname, now, &suppressed);
+        if (r < 0)
                 return log_oom();
-        if (rec->last != 0 && now - rec->last < HANDOFF_INTERVAL_USEC) {
-                rec->suppressed++;
-                log_debug("%s: nvme-cli hand-off rate-limited (%u suppressed)", sysname, rec->suppressed);
+        if (r == 0) {
+                log_debug("%s: nvme-cli hand-off rate-limited (%u suppressed)", sysname, suppressed);
                 return 0;
         }
-        suppressed = rec->suppressed;
-        rec->last = now ?: 1;
-        rec->suppressed = 0;
 
         if (asprintf(&instance, "--device=%s\t--transport=%s\t--traddr=%s\t--trsvcid=%s\t--host-traddr=%s\t--host-iface=%s",
                      sysname, trtype, traddr, trsvcid, host_traddr ?: "none", host_iface ?: "none") < 0)

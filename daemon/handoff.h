@@ -12,6 +12,7 @@
  * event (the suppressed ones are counted in the next hand-off's message).
  */
 
+#include <stdint.h>
 #include <systemd/sd-device.h>
 #include <systemd/sd-event.h>
 
@@ -27,6 +28,11 @@ Handoff *handoff_free(Handoff *h);
  * done (not a discovery controller, missing properties, rate-limited),
  * negative errno on failure (logged). */
 int handoff_nvmecli(Handoff *h, sd_device *device, const char *sysname);
+
+/* The rate limit on its own: 1 = go ahead (*ret_suppressed = events
+ * suppressed since the last hand-off of this device), 0 = suppressed
+ * (*ret_suppressed counts it), -ENOMEM.  now: CLOCK_MONOTONIC usec. */
+int handoff_ratelimit(Handoff *h, const char *sysname, uint64_t now, unsigned *ret_suppressed);
 
 /* The instance string's escaping, as systemd-escape does (for tests).
  * Returns a malloc'd string or NULL on OOM. */

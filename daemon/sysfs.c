@@ -160,8 +160,7 @@ int sysfs_read_info(const char *device, FabricCtrlInfo *ret) {
 /* ------------------------------------------------------------------ */
 /* Addresses */
 
-/* Value of key in a "k=v,k=v" address attribute, into buf ("" if absent). */
-static void address_get(const char *address, const char *key, char *buf, size_t size) {
+void sysfs_address_get(const char *address, const char *key, char *buf, size_t size) {
         size_t klen = strlen(key);
         const char *p = address;
 
@@ -216,8 +215,7 @@ static void addr_split(const char *s, char *key, size_t ksize, char *scope, size
                 *p = (char) tolower((unsigned char) *p);
 }
 
-/* Equal addresses, a missing scope on either side matching any scope. */
-static bool addr_equal_scope_wildcard(const char *a, const char *b) {
+bool sysfs_addr_equal(const char *a, const char *b) {
         char ka[256], kb[256], sa[64], sb[64];
 
         addr_split(a, ka, sizeof(ka), sa, sizeof(sa));
@@ -243,7 +241,7 @@ static bool iface_of_addr(const char *addr, char *buf, size_t size) {
                         inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ifa->ifa_addr)->sin6_addr, s, sizeof(s));
                 else
                         continue;
-                if (addr_equal_scope_wildcard(s, addr)) {
+                if (sysfs_addr_equal(s, addr)) {
                         (void) snprintf(buf, size, "%s", ifa->ifa_name);
                         found = true;
                 }
@@ -332,16 +330,16 @@ static bool ctrl_read(const char *device, Ctrl *c) {
         c->discovery = streq(ctype, "discovery") || c->well_known ||
                        (isempty(ctype) && !has_namespaces(device));
 
-        address_get(address, "traddr", traddr, sizeof(traddr));
-        address_get(address, "trsvcid", trsvcid, sizeof(trsvcid));
+        sysfs_address_get(address, "traddr", traddr, sizeof(traddr));
+        sysfs_address_get(address, "trsvcid", trsvcid, sizeof(trsvcid));
         c->key = make_key(transport, traddr, trsvcid, hostnqn, scope, sizeof(scope));
         c->scope = strdup(scope);
         c->subsysnqn = strdup(subsys);
-        address_get(address, "host_traddr", v, sizeof(v));
+        sysfs_address_get(address, "host_traddr", v, sizeof(v));
         c->host_traddr = strdup(v);
-        address_get(address, "src_addr", v, sizeof(v));
+        sysfs_address_get(address, "src_addr", v, sizeof(v));
         c->src_addr = strdup(v);
-        address_get(address, "host_iface", v, sizeof(v));
+        sysfs_address_get(address, "host_iface", v, sizeof(v));
         c->host_iface = strdup(v);
         if (!c->key || !c->scope || !c->subsysnqn || !c->host_traddr || !c->src_addr || !c->host_iface) {
                 free(c->key);
@@ -427,7 +425,7 @@ static bool ctrl_matches(const Ctrl *c, const Tid *tid, const char *scope) {
                 if (!isempty(tid->host_traddr)) {
                         const char *v = !isempty(c->host_traddr) ? c->host_traddr : c->src_addr;
 
-                        if (!addr_equal_scope_wildcard(v, tid->host_traddr))
+                        if (!sysfs_addr_equal(v, tid->host_traddr))
                                 return false;
                 }
                 if (!isempty(tid->host_iface)) {

@@ -79,6 +79,12 @@ int sysfs_find_existing(const Tid *tid, const char *hostnqn,
                         bool (*skip)(const char *device, void *ud), void *ud,
                         char *ret_device, size_t size);
 
+/* Value of key in a "k=v,k=v" address attribute, trimmed, into buf ("" if
+ * absent; truncated to size). */
+void sysfs_address_get(const char *address, const char *key, char *buf, size_t size);
+/* Address equality with the scope rule above (symmetric). */
+bool sysfs_addr_equal(const char *a, const char *b);
+
 /* The kernel's set of controllers changed: the next lookup re-reads. */
 void sysfs_index_invalidate(void);
 /* Number of index builds so far (tests, debug). */

@@ -238,6 +238,31 @@ static void test_sysfs_info(void **state) {
         assert_int_equal(sysfs_read_info("../nvme30", &info), -EINVAL);
 }
 
+static void test_address_rules(void **state) {
+        char v[16];
+
+        sysfs_address_get("traddr=10.0.0.1,trsvcid=8009,src_addr=10.0.0.5", "trsvcid", v, sizeof(v));
+        assert_string_equal(v, "8009");
+        sysfs_address_get("traddr=10.0.0.1,trsvcid=8009", "src_addr", v, sizeof(v));
+        assert_string_equal(v, "");
+        sysfs_address_get("xtraddr=1,traddr= 2 ", "traddr", v, sizeof(v));
+        assert_string_equal(v, "2");
+        sysfs_address_get("traddr=0123456789abcdefghij", "traddr", v, 8);
+        assert_string_equal(v, "0123456");
+
+        assert_true(sysfs_addr_equal("::ffff:127.0.0.1", "127.0.0.1"));
+        assert_true(sysfs_addr_equal("FE80::0:1%ETH0", "fe80::1%eth0"));
+        /* A missing scope on either side matches any scope ... */
+        assert_true(sysfs_addr_equal("fe80::1", "fe80::1%eth0"));
+        assert_true(sysfs_addr_equal("fe80::1%eth0", "fe80::1"));
+        /* ... two scopes must be equal. */
+        assert_false(sysfs_addr_equal("fe80::1%eth0", "fe80::1%eth1"));
+        assert_false(sysfs_addr_equal("fe80::1", "fe80::2"));
+        /* Not IP literals: case-insensitive strings (fc). */
+        assert_true(sysfs_addr_equal("nn-0x1000:pn-0x2000", "NN-0x1000:PN-0x2000"));
+        assert_false(sysfs_addr_equal("127.0.0.1%eth0", "127.0.0.1"));
+}
+
 static bool skip_listed(const char *device, void *ud) {
         for (char **l = ud; *l; l++)
                 if (streq(*l, device))
@@ -315,6 +340,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_host_side, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sysfs_info, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_owned_skipped, setup, teardown),
+                cmocka_unit_test(test_address_rules),
                 cmocka_unit_test_setup_teardown(test_index_once_per_pass, setup, teardown),
         };
 
