@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,10 +128,7 @@ static void dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, Kv *kv) 
                 int64_t p = m->conf->zeroconf_persistence_sec;
                 uint64_t now = 0;
 
-                /* A persistence of years must not wrap around. */
-                dc_format_timer(dc->unresponsive_timer,
-                                p < 0 ? 0 : (uint64_t) p > UINT64_MAX / USEC_PER_SEC ? UINT64_MAX :
-                                (uint64_t) p * USEC_PER_SEC,
+                dc_format_timer(dc->unresponsive_timer, p < 0 ? 0 : usec_from_sec(p),
                                 timer, sizeof(timer));
                 (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
                 kv_add(kv, "unresponsive timer", timer);

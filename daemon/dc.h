@@ -52,6 +52,8 @@ typedef struct Dc {
         unsigned connect_attempts;
         bool failure_logged;   /* log a failure streak once */
         bool own_connect_event_due; /* the kernel's "connected" uevent for our connect is still to come */
+        char nvme_event_pair_due[16];  /* the other NVME_EVENT of a kernel reconnect, to skip once */
+        uint64_t nvme_event_at;        /* CLOCK_MONOTONIC usec of the first one */
         int last_error;
 
         /* Work waiting for its retry time; it moves to "pending" when the

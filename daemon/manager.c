@@ -2,12 +2,10 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
@@ -16,19 +14,26 @@
 #include "dc.h"
 #include "fabric.h"
 #include "filter.h"
+#include "handoff.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 #include "resolve.h"
 #include "strv.h"
+#include "sysfs.h"
 #include "udev.h"
 #include "zeroconf.h"
 
 #define RECONCILE_DELAY_USEC (1500 * USEC_PER_MSEC)
-#define FABRIC_WORKERS 4
 #define SAVE_DELAY_USEC (1 * USEC_PER_SEC)
-
-extern char **environ;
+/* On stop, how long operations blocked in the kernel are waited for. */
+#define STOP_WAIT_USEC (20 * USEC_PER_SEC)
+/* Lanes of the fabric pool: connects, and everything else (log pages, DIM,
+ * disconnects, identity).  The kernel serialises fabrics connects (one
+ * mutex around /dev/nvme-fabrics), so more than 2 connect workers would only
+ * queue in the kernel, where stop cannot drop them. */
+#define FABRIC_CONNECT_WORKERS 2
+#define FABRIC_CONTROL_WORKERS 4
 
 static void manager_apply_log_level(Manager *m) {
         bool on = m->tron || (m->conf && m->conf->tron);
@@ -106,17 +111,31 @@ static void manager_maybe_exit(Manager *m) {
                 (void) sd_event_exit(m->event, 0);
 }
 
+/* Stop took too long: operations still blocked in the kernel are left to
+ * the exiting process (see docs/design.md, "Stop time"). */
+static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        log_warning("Stopping: %u operation(s) still blocked in the kernel after %us; exiting without them",
+                    fabric_n_running(m->fabric), (unsigned) (STOP_WAIT_USEC / USEC_PER_SEC));
+        m->abandon_workers = true;
+        (void) sd_event_exit(m->event, 0);
+        return 0;
+}
+
 typedef struct Disconnect {
         Manager *manager;
         char *name;
+        char device[32];
 } Disconnect;
 
-static void on_disconnect_done(FabricOp *op, int error, void *result, void *userdata) {
+static void on_disconnect_done(FabricOp *op, int error, unsigned status, void *result, void *userdata) {
         Disconnect *d = userdata;
         char buf[128];
 
         if (error != 0)
-                log_warning("%s: disconnect failed: %s", d->name, fabric_strerror(error, buf, sizeof(buf)));
+                log_warning("%s: disconnect failed: %s", d->name, fabric_strerror(error, status, buf, sizeof(buf)));
+        fabric_set_owned(d->manager->fabric, d->device, false);
         d->manager->n_disconnecting--;
         manager_maybe_exit(d->manager);
         free(d->name);
@@ -132,6 +151,7 @@ void manager_disconnect(Manager *m, const char *device, const char *name) {
                 return;
         }
         d->manager = m;
+        (void) snprintf(d->device, sizeof(d->device), "%s", device);
         if (fabric_disconnect(m->fabric, device, on_disconnect_done, d, NULL) < 0) {
                 log_warning("%s: cannot disconnect %s", name, device);
                 free(d->name);
@@ -236,6 +256,9 @@ static int manager_load_cache(Manager *m) {
         size_t n = 0;
         int r;
 
+        r = cache_remove_stale_temp(m->cache_path);
+        if (r > 0)
+                log_info("Removed %d temporary file(s) of interrupted saves next to %s", r, m->cache_path);
         r = cache_load(m->cache_path, &e, &n, &err);
         if (r == -ENOENT)
                 return 0;
@@ -503,92 +526,17 @@ void manager_dc_log_pages_changed(Manager *m, Dc *dc, bool referrals_changed) {
 
 /* ---- uevents ---- */
 
-/* systemd-escape a string for use as a unit instance name. */
-static char *unit_escape(const char *s) {
-        char *r = malloc(strlen(s) * 4 + 1), *p = r;
-
-        if (!r)
-                return NULL;
-        for (const char *c = s; *c; c++) {
-                if (*c == '/')
-                        *p++ = '-';
-                else if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                         *c == ':' || *c == '_' || (*c == '.' && c != s))
-                        *p++ = *c;
-                else
-                        p += sprintf(p, "\\x%02x", (unsigned char) *c);
-        }
-        *p = 0;
-        return r;
-}
-
-static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
-        if (si->si_code != CLD_EXITED || si->si_status != 0)
-                log_warning("systemctl for the nvme-cli hand-off failed (status %d)", si->si_status);
-        sd_event_source_unref(s);
-        return 0;
-}
-
-/* A discovery controller we do not manage asked for rediscovery: do what
- * nvme-cli's udev rule would have done, so mixed setups keep working. */
-static void manager_nvmecli_handoff(Manager *m, const UdevEvent *ev) {
-        const char *trtype = NULL, *traddr = NULL, *trsvcid = NULL, *host_traddr = NULL, *host_iface = NULL;
-        const char *cntrltype = NULL;
-        _cleanup_free_ char *instance = NULL, *escaped = NULL, *unit = NULL;
-        char *argv[] = { (char *) "systemctl", (char *) "--no-block", (char *) "restart", NULL, NULL };
-        sd_event_source *child = NULL;
-        pid_t pid;
-        int r;
-
-        (void) sd_device_get_property_value(ev->device, "NVME_TRTYPE", &trtype);
-        (void) sd_device_get_property_value(ev->device, "NVME_TRADDR", &traddr);
-        (void) sd_device_get_property_value(ev->device, "NVME_TRSVCID", &trsvcid);
-        (void) sd_device_get_property_value(ev->device, "NVME_HOST_TRADDR", &host_traddr);
-        (void) sd_device_get_property_value(ev->device, "NVME_HOST_IFACE", &host_iface);
-        if (!trtype || !traddr || !trsvcid)
-                return;
-        if (sd_device_get_sysattr_value(ev->device, "cntrltype", &cntrltype) >= 0 &&
-            !streq(cntrltype, "discovery"))
-                return;
-
-        if (asprintf(&instance, "--device=%s\t--transport=%s\t--traddr=%s\t--trsvcid=%s\t--host-traddr=%s\t--host-iface=%s",
-                     ev->sysname, trtype, traddr, trsvcid, host_traddr ?: "none", host_iface ?: "none") < 0)
-                return;
-        escaped = unit_escape(instance);
-        if (!escaped || asprintf(&unit, "nvmf-connect@%s.service", escaped) < 0)
-                return;
-        argv[3] = unit;
-
-        log_info("%s is not managed by stafd: handing it to nvme-cli (%s)", ev->sysname, unit);
-        {
-                posix_spawnattr_t attr;
-                sigset_t none;
-
-                /* Our blocked signals must not leak into the child. */
-                sigemptyset(&none);
-                (void) posix_spawnattr_init(&attr);
-                (void) posix_spawnattr_setsigmask(&attr, &none);
-                (void) posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-                r = posix_spawnp(&pid, "systemctl", NULL, &attr, argv, environ);
-                (void) posix_spawnattr_destroy(&attr);
-        }
-        if (r != 0) {
-                log_warning_errno(r, "Cannot run systemctl: %m");
-                return;
-        }
-        r = sd_event_add_child(m->event, &child, pid, WEXITED, on_child_exit, NULL);
-        if (r < 0)
-                log_debug_errno(r, "Cannot watch systemctl: %m");
-}
-
 static void on_uevent(Udev *u, const UdevEvent *ev, void *userdata) {
         Manager *m = userdata;
         Dc *dc = manager_find_dc_by_device(m, ev->sysname);
         bool aen = ev->aen && strcasecmp(ev->aen, "0x70f002") == 0;
 
+        /* A controller appeared or went: the adoption index is stale. */
+        if (!streq(ev->action, "change"))
+                sysfs_index_invalidate();
         if (!dc) {
                 if (streq(ev->action, "change") && (aen || streq_ptr(ev->nvme_event, "rediscover")))
-                        manager_nvmecli_handoff(m, ev);
+                        (void) handoff_nvmecli(m->handoff, ev->device, ev->sysname);
                 return;
         }
 
@@ -625,7 +573,8 @@ static int manager_reload(Manager *m) {
         (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
         r = conf_load(m->conf_file, &c);
         if (r < 0) {
-                log_warning_errno(r, "Cannot read %s, keeping the current configuration: %m", m->conf_file);
+                log_warning("Cannot read %s, keeping the current configuration: %s", m->conf_file,
+                            conf_strerror(r));
                 goto done;
         }
         for (char **w = c->warnings; w && *w; w++)
@@ -668,6 +617,9 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
         (void) manager_save_now(m);
         m->stopping = true;
 
+        /* Work not started yet is dropped (dc_begin_delete); only what is
+         * blocked in the kernel, and the disconnects, are waited for, at
+         * most STOP_WAIT_USEC. */
         disconnect = !m->conf->persistent_connections;
         while (m->n_dcs > 0) {
                 Dc *dc = m->dcs[m->n_dcs - 1];
@@ -675,6 +627,9 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
                 m->n_dcs--;
                 manager_delete_dc(m, dc, disconnect);
         }
+        if (sd_event_add_time_relative(m->event, &m->stop_timer, CLOCK_MONOTONIC, STOP_WAIT_USEC,
+                                       USEC_PER_SEC / 10, on_stop_timeout, m) < 0)
+                log_warning("Cannot arm the stop timer: stop waits for every operation");
         manager_maybe_exit(m);
         return 0;
 }
@@ -721,16 +676,19 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 return log_error_errno(r, "Failed to install signal handlers: %m");
 
-        r = fabric_new(&m->fabric, m->event, FABRIC_WORKERS);
+        r = fabric_new(&m->fabric, m->event, &(FabricLanes) { FABRIC_CONNECT_WORKERS, FABRIC_CONTROL_WORKERS });
         if (r < 0)
                 return log_error_errno(r, "Failed to start the fabric workers: %m");
         manager_apply_log_level(m);
-        r = resolver_new(&m->resolver, m->event, m->fabric, on_resolved, m);
+        r = resolver_new(&m->resolver, m->event, on_resolved, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up name resolution: %m");
         if (!fabric_have_fabrics())
                 log_error("/dev/nvme-fabrics is missing (is nvme-fabrics loaded?): connections will be retried");
 
+        r = handoff_new(&m->handoff, m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the nvme-cli hand-off: %m");
         r = udev_new(&m->udev, m->event, on_uevent, m);
         if (r < 0)
                 log_warning_errno(r, "No uevents: AENs and removals will not be seen: %m");
@@ -748,17 +706,25 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* Workers first: no completion may reach a freed DC. */
-        m->fabric = fabric_free(m->fabric);
-        m->resolver = resolver_free(m->resolver);
+        /* DCs first: dc_free() cancels their operations, so no completion
+         * can reach a freed DC (completions are only delivered by the loop,
+         * which no longer runs). */
         for (size_t i = 0; i < m->n_dcs; i++)
                 dc_free(m->dcs[i]);
         free(m->dcs);
         for (size_t i = 0; i < m->n_zombies; i++)
                 dc_free(m->zombies[i]);
         free(m->zombies);
+        if (m->abandon_workers && fabric_n_running(m->fabric) > 0) {
+                fabric_abandon(m->fabric);   /* left to the exiting process */
+                m->fabric = NULL;
+        } else
+                m->fabric = fabric_free(m->fabric);
+        m->resolver = resolver_free(m->resolver);
+        sd_event_source_disable_unref(m->stop_timer);
         zeroconf_free(m->zeroconf);
         udev_free(m->udev);
+        handoff_free(m->handoff);
         sd_event_source_disable_unref(m->reconcile_timer);
         sd_event_source_disable_unref(m->save_timer);
         bus_teardown(m);

@@ -12,6 +12,7 @@
 typedef struct BusCreds BusCreds;
 typedef struct Dc Dc;
 typedef struct Fabric Fabric;
+typedef struct Handoff Handoff;
 typedef struct Resolver Resolver;
 typedef struct Udev Udev;
 typedef struct Zeroconf Zeroconf;
@@ -30,6 +31,7 @@ typedef struct Manager {
         Fabric *fabric;
         Resolver *resolver;
         Udev *udev;
+        Handoff *handoff;
         Zeroconf *zeroconf;
 
         char *conf_file;
@@ -54,6 +56,9 @@ typedef struct Manager {
         size_t n_zombies;
         /* Disconnects in flight: stopping waits for them. */
         unsigned n_disconnecting;
+        /* Stop deadline; past it, workers blocked in the kernel are abandoned. */
+        sd_event_source *stop_timer;
+        bool abandon_workers;
 } Manager;
 
 /* Takes ownership of conf and sys. */
@@ -78,7 +83,4 @@ void manager_bus_lost(Manager *m);
 Dc *manager_find_dc(Manager *m, const Tid *tid);
 Dc *manager_find_dc_by_device(Manager *m, const char *device);
 
-static inline void manager_freep(Manager **m) {
-        if (*m)
-                *m = manager_free(*m);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
