@@ -255,6 +255,9 @@ static int method_process_info(sd_bus_message *msg, void *userdata, sd_bus_error
         (void) json_object_object_add(o, "avahi", avahi);
         (void) snprintf(n, sizeof(n), "%zu", m->n_dcs);
         (void) json_add_string(o, "controllers", n);
+        /* Callers whose uid or answer budget is tracked (bus-creds). */
+        (void) snprintf(n, sizeof(n), "%zu", bus_creds_size(m->bus_creds));
+        (void) json_add_string(o, "bus peers", n);
 
         s = json_to_string_dup(o, false);
         if (!s)
