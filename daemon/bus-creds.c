@@ -28,11 +28,16 @@
  * the pong comes after everything queued before it).  A pong clears what
  * was sent before the ping.  A peer that leaves a ping unanswered is deaf:
  * its calls are dropped unanswered while it owes more than PING_AFTER.
- * Beyond PEER_MAX (one peer) or TOTAL_MAX (all) a call gets a small
- * LimitsExceeded error instead of its answer.
+ * Beyond PEER_MAX (one peer) or UID_MAX (all the connections of one user),
+ * or past TOTAL_MAX for a peer that owes anything, a call gets a small
+ * LimitsExceeded error instead of its answer.  So what one user can leave
+ * unread is UID_MAX plus one answer, whatever number of connections it
+ * opens (dbus-daemon allows 256 per user).  The methods that answer ask
+ * for the caller's uid first for that reason.
  */
 #define PING_AFTER (1ULL << 20)
 #define PEER_MAX (16ULL << 20)
+#define UID_MAX (24ULL << 20)
 #define TOTAL_MAX (64ULL << 20)
 #define PING_TIMEOUT_USEC (5 * 1000000ULL)
 
@@ -363,8 +368,19 @@ static void peer_ping(BusCreds *c, Peer *p) {
                 p->ping_mark = p->charged;
 }
 
+/* What all the peers of uid owe: one user's many connections count as one. */
+static uint64_t uid_unconfirmed(BusCreds *c, uid_t uid) {
+        uint64_t sum = 0;
+
+        for (size_t i = 0; i < c->n_peers; i++)
+                if (c->peers[i]->known && c->peers[i]->uid == uid)
+                        sum += c->peers[i]->unconfirmed;
+        return sum;
+}
+
 int bus_creds_admit(BusCreds *c, sd_bus_message *msg) {
         const char *sender = sd_bus_message_get_sender(msg);
+        uint64_t by_uid;
         Peer *p;
         int r;
 
@@ -373,12 +389,16 @@ int bus_creds_admit(BusCreds *c, sd_bus_message *msg) {
         r = peer_get(c, sender, &p);
         if (r < 0)
                 return 0;       /* cannot track it: answer */
-        if (p->unconfirmed <= PING_AFTER && c->unconfirmed <= TOTAL_MAX)
+        if (c->unconfirmed == 0)
+                return 0;       /* the common case: nobody owes anything */
+        by_uid = p->known ? uid_unconfirmed(c, p->uid) : p->unconfirmed;
+        if (p->unconfirmed <= PING_AFTER && by_uid <= UID_MAX && c->unconfirmed <= TOTAL_MAX)
                 return 0;
-        peer_ping(c, p);        /* no-op while one is in flight */
+        if (p->unconfirmed > PING_AFTER)
+                peer_ping(c, p);        /* no-op while one is in flight */
         if (p->deaf && p->unconfirmed > PING_AFTER)
                 return 1;       /* dropped: an answer would only add to its queue */
-        if (p->unconfirmed > PEER_MAX || c->unconfirmed > TOTAL_MAX) {
+        if (p->unconfirmed > PEER_MAX || by_uid > UID_MAX || (c->unconfirmed > TOTAL_MAX && p->unconfirmed > 0)) {
                 r = sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                                "Too many answers not read yet: read them and call again");
                 return r < 0 ? r : 1;

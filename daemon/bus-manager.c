@@ -90,9 +90,14 @@ static int method_get_log_pages(sd_bus_message *msg, void *userdata, sd_bus_erro
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
         size_t bytes = 0;
+        uid_t uid;
         Dc *dc;
         int r;
 
+        /* No secrets here, but the answer budget is per user. */
+        r = bus_creds_get_uid(m->bus_creds, msg, method_get_log_pages, m, &uid);
+        if (r != 0)
+                return r;       /* < 0: error; > 0: answered when the uid is known */
         ADMIT(m, msg);
         r = bus_dc_read_tid(msg, m, error, &dc);
         if (r < 0)
