@@ -26,20 +26,23 @@
  * more than PING_AFTER bytes of answers it has not been seen to read, it is
  * pinged (org.freedesktop.DBus.Peer.Ping, answered by every D-Bus library:
  * the pong comes after everything queued before it).  A pong clears what
- * was sent before the ping.  A peer that leaves a ping unanswered is deaf:
- * its calls are dropped unanswered while it owes more than PING_AFTER.
- * Beyond PEER_MAX (one peer) or UID_MAX (all the connections of one user),
- * or past TOTAL_MAX for a peer that owes anything, a call gets a small
- * LimitsExceeded error instead of its answer.  So what one user can leave
- * unread is UID_MAX plus one answer, whatever number of connections it
- * opens (dbus-daemon allows 256 per user).  The methods that answer ask
- * for the caller's uid first for that reason.
+ * was sent before the ping.  A peer that leaves a ping unanswered is deaf,
+ * and so is one past PEER_MAX: it gets a short LimitsExceeded error instead
+ * of its answers (a client that reads but never dispatches incoming calls
+ * sees why, rather than a time-out).  Beyond UID_MAX (all the connections
+ * of one user), or past TOTAL_MAX for a peer that owes anything, the same
+ * error, and a deaf peer's calls are then dropped unanswered.  So what one
+ * user can leave unread is UID_MAX plus one answer, whatever number of
+ * connections it opens (dbus-daemon allows 256 per user).  The methods
+ * that answer ask for the caller's uid first for that reason.
  */
 #define PING_AFTER (1ULL << 20)
 #define PEER_MAX (16ULL << 20)
 #define UID_MAX (24ULL << 20)
 #define TOTAL_MAX (64ULL << 20)
 #define PING_TIMEOUT_USEC (5 * 1000000ULL)
+/* What a LimitsExceeded error weighs in dbus-daemon's queue, about. */
+#define ERROR_REPLY_SIZE 192
 
 /* dbus-daemon's system bus allows 2048 connections; more senders than this
  * evict the least recently used entry that nobody waits for. */
@@ -339,7 +342,7 @@ static int on_pong(sd_bus_message *reply, void *userdata, sd_bus_error *ret_erro
                 p->deaf = true;
                 if (!p->deaf_logged)
                         log_warning("Bus peer %s does not read its answers (%llu bytes pending): "
-                                    "not answering it until it does", p->name,
+                                    "refusing its calls until it does", p->name,
                                     (unsigned long long) p->unconfirmed);
                 p->deaf_logged = true;
                 return 0;
@@ -381,6 +384,7 @@ static uint64_t uid_unconfirmed(BusCreds *c, uid_t uid) {
 int bus_creds_admit(BusCreds *c, sd_bus_message *msg) {
         const char *sender = sd_bus_message_get_sender(msg);
         uint64_t by_uid;
+        bool over;
         Peer *p;
         int r;
 
@@ -396,12 +400,16 @@ int bus_creds_admit(BusCreds *c, sd_bus_message *msg) {
                 return 0;
         if (p->unconfirmed > PING_AFTER)
                 peer_ping(c, p);        /* no-op while one is in flight */
-        if (p->deaf && p->unconfirmed > PING_AFTER)
-                return 1;       /* dropped: an answer would only add to its queue */
-        if (p->unconfirmed > PEER_MAX || by_uid > UID_MAX || (c->unconfirmed > TOTAL_MAX && p->unconfirmed > 0)) {
+        over = by_uid > UID_MAX || (c->unconfirmed > TOTAL_MAX && p->unconfirmed > 0);
+        if (over && p->deaf)
+                return 1;       /* dropped: even an error would add to the pile */
+        if (over || p->deaf || p->unconfirmed > PEER_MAX) {
                 r = sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                                "Too many answers not read yet: read them and call again");
-                return r < 0 ? r : 1;
+                if (r < 0)
+                        return r;
+                bus_creds_charge(c, msg, ERROR_REPLY_SIZE);
+                return 1;
         }
         return 0;
 }
