@@ -891,6 +891,8 @@ static void conf_defaults(Conf *c) {
         c->zeroconf = true;
         c->persistent_connections = true;
         c->zeroconf_persistence_sec = DEFAULT_ZC_PERSISTENCE_SEC;
+        c->max_referrals_per_dc = DEFAULT_MAX_REFERRALS_PER_DC;
+        c->max_dcs = DEFAULT_MAX_DCS;
 }
 
 static const char *conn_opt_default_text(int idx, char *buf, size_t size) {

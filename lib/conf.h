@@ -15,6 +15,11 @@
 #define DISC_NQN "nqn.2014-08.org.nvmexpress.discovery"
 #define NVMF_NQN_MAX 223
 
+#define DEFAULT_MAX_REFERRALS_PER_DC 64U
+#define MAX_MAX_REFERRALS_PER_DC 16384U
+#define DEFAULT_MAX_DCS 512U
+#define MAX_MAX_DCS 1000000U
+
 /* Tri-state for options whose default is "whatever the driver says". */
 #define CONF_UNSET (-2)
 
@@ -68,6 +73,8 @@ typedef struct Conf {
         /* [Discovery controller connection management] */
         bool persistent_connections;          /* default true */
         int64_t zeroconf_persistence_sec;     /* default 72h; -1 = never */
+        unsigned max_referrals_per_dc;        /* max-referrals-per-dc: default 64, 0..16384 (0 = follow none) */
+        unsigned max_dcs;                     /* max-dcs: default 512, 1..1000000; configured DCs always admitted */
 
         /* [Controllers] */
         ConfController *controllers;

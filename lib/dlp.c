@@ -413,36 +413,90 @@ bool dlp_equal(const Dlp *a, const Dlp *b) {
         return true;
 }
 
+static const DlpKey referral_keys[] = { DLPE_TRTYPE, DLPE_ADRFAM, DLPE_TRADDR, DLPE_TRSVCID, DLPE_SUBNQN };
+
 static bool referral_same(const DlpEntry *a, const DlpEntry *b) {
-        static const DlpKey keys[] = { DLPE_TRTYPE, DLPE_ADRFAM, DLPE_TRADDR, DLPE_TRSVCID, DLPE_SUBNQN };
-
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if (!streq(dlpe_get(a, keys[i]), dlpe_get(b, keys[i])))
+        for (size_t i = 0; i < ELEMENTSOF(referral_keys); i++)
+                if (!streq(dlpe_get(a, referral_keys[i]), dlpe_get(b, referral_keys[i])))
                         return false;
         return true;
 }
 
-/* Every referral of a has a match among b's referrals. */
-static bool referrals_covered(const Dlp *a, const Dlp *b) {
-        if (!a)
-                return true;
-        for (size_t i = 0; i < a->n; i++) {
-                bool found = false;
+static uint64_t referral_hash(const DlpEntry *e) {
+        uint64_t h = 0xcbf29ce484222325ULL;
 
-                if (!dlpe_is_referral(a->entries[i]))
-                        continue;
-                if (b)
-                        for (size_t j = 0; j < b->n && !found; j++)
-                                found = dlpe_is_referral(b->entries[j]) &&
-                                        referral_same(a->entries[i], b->entries[j]);
-                if (!found)
-                        return false;
+        for (size_t i = 0; i < ELEMENTSOF(referral_keys); i++) {
+                for (const char *p = dlpe_get(e, referral_keys[i]); *p; p++)
+                        h = (h ^ (unsigned char) *p) * 0x100000001b3ULL;
+                h = (h ^ 0xff) * 0x100000001b3ULL;
         }
-        return true;
+        return h;
 }
 
+typedef struct RefSlot {
+        const DlpEntry *e;
+        uint64_t hash;
+        bool seen;
+} RefSlot;
+
+static size_t count_referrals(const Dlp *d) {
+        size_t n = 0;
+
+        for (size_t i = 0; d && i < d->n; i++)
+                n += dlpe_is_referral(d->entries[i]);
+        return n;
+}
+
+/* Set difference through a hash set of a's referrals: linear in both logs.
+ * Falls back to "differ" (a harmless extra reconciliation) if memory runs
+ * out. */
 bool dlp_referrals_differ(const Dlp *a, const Dlp *b) {
-        return !referrals_covered(a, b) || !referrals_covered(b, a);
+        size_t na = count_referrals(a), nb = count_referrals(b), cap = 16, distinct = 0, seen = 0;
+        _cleanup_free_ RefSlot *t = NULL;
+
+        if (na == 0 || nb == 0)
+                return (na == 0) != (nb == 0);
+        while (cap < 2 * na)
+                cap *= 2;
+        t = calloc(cap, sizeof(RefSlot));
+        if (!t)
+                return true;
+
+        for (size_t i = 0; i < a->n; i++) {
+                const DlpEntry *e = a->entries[i];
+                uint64_t h;
+                size_t k;
+
+                if (!dlpe_is_referral(e))
+                        continue;
+                h = referral_hash(e);
+                for (k = h & (cap - 1); t[k].e; k = (k + 1) & (cap - 1))
+                        if (t[k].hash == h && referral_same(t[k].e, e))
+                                break;
+                if (!t[k].e) {
+                        t[k] = (RefSlot) { e, h, false };
+                        distinct++;
+                }
+        }
+        for (size_t i = 0; i < b->n; i++) {
+                const DlpEntry *e = b->entries[i];
+                uint64_t h;
+                size_t k;
+
+                if (!dlpe_is_referral(e))
+                        continue;
+                h = referral_hash(e);
+                for (k = h & (cap - 1); t[k].e; k = (k + 1) & (cap - 1))
+                        if (t[k].hash == h && referral_same(t[k].e, e))
+                                break;
+                if (!t[k].e)
+                        return true;    /* in b, not in a */
+                if (!t[k].seen) {
+                        t[k].seen = true;
+                        seen++;
+                }
+        }
+        return seen != distinct;        /* some of a's are not in b */
 }
 
 /* ---- fetching ---- */

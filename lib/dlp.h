@@ -99,7 +99,8 @@ int dlp_append(Dlp *d, DlpEntry *e); /* takes e on success */
 bool dlp_equal(const Dlp *a, const Dlp *b);
 /* Set of referral entries changed between a and b (either may be NULL = no
  * referrals)?  Order-insensitive; a referral is identified by trtype, adrfam,
- * traddr, trsvcid and subnqn (the fields that make a candidate DC). */
+ * traddr, trsvcid and subnqn (the fields that make a candidate DC).  A set
+ * difference through a hash set: linear in the size of both logs. */
 bool dlp_referrals_differ(const Dlp *a, const Dlp *b);
 
 /* Read len bytes of log page 0x70 at offset into buf, with Retain
