@@ -118,6 +118,8 @@ static void dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, Kv *kv) 
         kv_add(kv, "origin", dc_origin_to_string(dc->origin));
         kv_add(kv, "connected", dc_is_connected(dc) ? "True" : "False");
         kv_addf(kv, "connect attempts", "%u", dc->connect_attempts);
+        kv_addf(kv, "rejected referrals", "%u", dc->n_rejected);
+        kv_addf(kv, "referrals over limits", "%u", dc->n_capped);
         kv_add(kv, "retry connect timer", timer);
         kv_add(kv, "hostid", dc->info.hostid);
         kv_add(kv, "hostnqn", dc->info.hostnqn);
@@ -335,6 +337,11 @@ static int method_process_info(sd_bus_message *msg, void *userdata, sd_bus_error
 
                 (void) snprintf(n, sizeof(n), "%zu", m->n_dcs);
                 (void) json_add_string(o, "controllers", n);
+                /* Transport ids from outside that failed validation (issue 11). */
+                (void) snprintf(n, sizeof(n), "%u",
+                                m->n_rejected_referrals + m->n_rejected_conf + m->n_rejected_cache +
+                                (m->zeroconf ? zeroconf_n_rejected(m->zeroconf) : 0));
+                (void) json_add_string(o, "rejected transport ids", n);
         }
 
         s = json_to_string_dup(o, false);
