@@ -540,12 +540,9 @@ static int build_and_reconcile(Manager *m) {
         size_t n_refs = 0, n_disc = 0, n_alloc = 0, n_gone = 0;
         int r;
 
-        for (size_t i = 0; i < m->n_dcs; i++) {
-                Dlp *d = m->dcs[i]->dlp;
-
-                for (size_t k = 0; d && k < d->n; k++)
-                        n_alloc += dlpe_is_referral(d->entries[k]);
-        }
+        for (size_t i = 0; i < m->n_dcs; i++)
+                if (m->dcs[i]->dlp)
+                        n_alloc += m->dcs[i]->dlp->n_referrals;
         refs = calloc(n_alloc ?: 1, sizeof(ReferralSource));
         ref_start = calloc(m->n_dcs + 1, sizeof(size_t));
         if (!refs || !ref_start)
@@ -556,9 +553,8 @@ static int build_and_reconcile(Manager *m) {
                 Dlp *d = m->dcs[i]->dlp;
 
                 ref_start[i] = n_refs;
-                for (size_t k = 0; d && k < d->n; k++)
-                        if (dlpe_is_referral(d->entries[k]))
-                                refs[n_refs++] = (ReferralSource) { d->entries[k], &m->dcs[i]->tid };
+                for (size_t k = 0; d && k < d->n_referrals; k++)
+                        refs[n_refs++] = (ReferralSource) { d->referrals[k], &m->dcs[i]->tid };
         }
         ref_start[m->n_dcs] = n_refs;
 

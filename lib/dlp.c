@@ -327,6 +327,7 @@ Dlp *dlp_free(Dlp *d) {
         for (size_t i = 0; i < d->n; i++)
                 dlpe_free(d->entries[i]);
         free(d->entries);
+        free(d->referrals);
         free(d);
         return NULL;
 }
@@ -355,6 +356,18 @@ int dlp_append(Dlp *d, DlpEntry *e) {
                 r = dlp_reserve(d, d->n_allocated ? d->n_allocated * 2 : 8);
                 if (r < 0)
                         return r;
+        }
+        if (dlpe_is_referral(e)) {
+                if (d->n_referrals >= d->n_referrals_allocated) {
+                        size_t k = d->n_referrals_allocated ? d->n_referrals_allocated * 2 : 4;
+                        DlpEntry **t = reallocarray(d->referrals, k, sizeof(DlpEntry *));
+
+                        if (!t)
+                                return -ENOMEM;
+                        d->referrals = t;
+                        d->n_referrals_allocated = k;
+                }
+                d->referrals[d->n_referrals++] = e;
         }
         d->entries[d->n++] = e;
         return 0;
@@ -393,7 +406,11 @@ int dlp_decode(const void *buf, size_t len, Dlp **ret, size_t *ret_dropped) {
                         dropped++;
                         continue;
                 }
-                d->entries[d->n++] = e; /* reserved above */
+                r = dlp_append(d, e);   /* entries[] reserved above */
+                if (r < 0) {
+                        dlpe_free(e);
+                        return r;
+                }
         }
 
         if (ret_dropped)
@@ -440,11 +457,7 @@ typedef struct RefSlot {
 } RefSlot;
 
 static size_t count_referrals(const Dlp *d) {
-        size_t n = 0;
-
-        for (size_t i = 0; d && i < d->n; i++)
-                n += dlpe_is_referral(d->entries[i]);
-        return n;
+        return d ? d->n_referrals : 0;
 }
 
 /* Set difference through a hash set of a's referrals: linear in both logs.
@@ -462,13 +475,11 @@ bool dlp_referrals_differ(const Dlp *a, const Dlp *b) {
         if (!t)
                 return true;
 
-        for (size_t i = 0; i < a->n; i++) {
-                const DlpEntry *e = a->entries[i];
+        for (size_t i = 0; i < a->n_referrals; i++) {
+                const DlpEntry *e = a->referrals[i];
                 uint64_t h;
                 size_t k;
 
-                if (!dlpe_is_referral(e))
-                        continue;
                 h = referral_hash(e);
                 for (k = h & (cap - 1); t[k].e; k = (k + 1) & (cap - 1))
                         if (t[k].hash == h && referral_same(t[k].e, e))
@@ -478,13 +489,11 @@ bool dlp_referrals_differ(const Dlp *a, const Dlp *b) {
                         distinct++;
                 }
         }
-        for (size_t i = 0; i < b->n; i++) {
-                const DlpEntry *e = b->entries[i];
+        for (size_t i = 0; i < b->n_referrals; i++) {
+                const DlpEntry *e = b->referrals[i];
                 uint64_t h;
                 size_t k;
 
-                if (!dlpe_is_referral(e))
-                        continue;
                 h = referral_hash(e);
                 for (k = h & (cap - 1); t[k].e; k = (k + 1) & (cap - 1))
                         if (t[k].hash == h && referral_same(t[k].e, e))

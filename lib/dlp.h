@@ -41,6 +41,11 @@ typedef struct Dlp {
         size_t n;
         DlpEntry **entries;
         size_t n_allocated; /* capacity of entries[] (internal) */
+        /* The referral entries among entries[], in log order (maintained by
+         * dlp_append/dlp_decode; do not add entries any other way). */
+        DlpEntry **referrals;
+        size_t n_referrals;
+        size_t n_referrals_allocated;
 } Dlp;
 
 /* Wire layout sizes (NVMe Base spec, Get Log Page 0x70). */
