@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
@@ -489,6 +490,20 @@ static void report_discovered(Manager *m, const CandidateSet *cand, const Discov
         m->n_capped_mdns = capped;
 }
 
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Time one reconciliation pass may spend creating DCs. */
+#define ADD_BUDGET_USEC (200 * USEC_PER_MSEC)
+
+/* One log line per added/removed DC up to this many per reconciliation,
+ * then a count: 100 000 lines would hold the loop (and flood the journal). */
+#define LOG_EACH_MAX 32
+
 /* Start DCs that are not running yet, a slice per loop iteration. */
 #define START_SLICE 256
 
@@ -526,6 +541,8 @@ static void manager_schedule_starts(Manager *m) {
         (void) sd_event_source_set_enabled(m->start_event, SD_EVENT_ON);
 }
 
+static void manager_arm_reconcile(Manager *m, uint64_t delay);
+
 static int build_and_reconcile(Manager *m) {
         _cleanup_free_ ReferralSource *refs = NULL;
         _cleanup_free_ size_t *ref_start = NULL;
@@ -538,6 +555,8 @@ static int build_and_reconcile(Manager *m) {
         CandidateSet cand = {};
         ReconcilePlan plan = {};
         size_t n_refs = 0, n_disc = 0, n_alloc = 0, n_gone = 0;
+        uint64_t t0 = mono_usec();
+        bool more = false;
         int r;
 
         for (size_t i = 0; i < m->n_dcs; i++)
@@ -638,16 +657,30 @@ static int build_and_reconcile(Manager *m) {
                                 continue;
                         }
                         manager_unindex_dc(m, dc);
-                        log_dc(LOG_INFO, dc->name, dc_device(dc), "Removing %s DC", dc_origin_to_string(dc->origin));
+                        log_dc(n_gone < LOG_EACH_MAX ? LOG_INFO : LOG_DEBUG, dc->name, dc_device(dc),
+                               "Removing %s DC", dc_origin_to_string(dc->origin));
                         manager_delete_dc(m, dc, true);
                         n_gone++;
                 }
                 m->n_dcs = w;
+                if (n_gone > LOG_EACH_MAX)
+                        log_info("Removed %zu more DCs (listed at debug level)", n_gone - LOG_EACH_MAX);
         }
 
+        t0 = mono_usec();
         for (size_t i = 0; i < plan.n_add; i++) {
                 const Candidate *c = &cand.items[plan.add[i]];
                 Dc *dc;
+
+                /* 100 000 new DCs take seconds to create: create them over
+                 * several passes, each bounded in time, so that the loop
+                 * answers the bus and signals in between. */
+                if (i > 0 && i % 256 == 0 && mono_usec() - t0 > ADD_BUDGET_USEC) {
+                        log_info("Created %zu of %zu new DCs; continuing in the next pass", i, plan.n_add);
+                        plan.n_add = i;
+                        more = true;
+                        break;
+                }
 
                 r = dc_new(&dc, m, &c->tid, c->origin, c->conf);
                 if (r < 0)
@@ -657,15 +690,21 @@ static int build_and_reconcile(Manager *m) {
                         dc_free(dc);
                         goto finish;
                 }
-                log_dc(LOG_INFO, dc->name, "nvme?", "New %s DC", dc_origin_to_string(c->origin));
+                log_dc(i < LOG_EACH_MAX ? LOG_INFO : LOG_DEBUG, dc->name, "nvme?", "New %s DC",
+                       dc_origin_to_string(c->origin));
                 /* It is a candidate, so announced: no persistence clock
                  * while its first connection attempts fail. */
                 dc_set_announced(dc, true);
         }
 
+        if (plan.n_add > LOG_EACH_MAX)
+                log_info("%zu more new DCs (listed at debug level)", plan.n_add - LOG_EACH_MAX);
+
         /* Start whatever is not running yet (new, or restored from the cache). */
         manager_schedule_starts(m);
 
+        if (more)
+                manager_arm_reconcile(m, 0);
         if (n_gone > 0)
                 bus_emit_dc_removed(m);
         if (n_gone > 0 || plan.n_add > 0 || plan.n_reorigin > 0)
@@ -681,11 +720,17 @@ static int on_reconcile(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int r;
 
+        uint64_t t0 = mono_usec();
+
         if (m->stopping)
                 return 0;
         r = build_and_reconcile(m);
         if (r < 0)
                 log_error_errno(r, "Reconciliation failed: %m");
+        t0 = mono_usec() - t0;
+        /* A slow pass is worth knowing about without tron. */
+        log_full(t0 >= 250 * USEC_PER_MSEC ? LOG_INFO : LOG_DEBUG, "Reconciliation of %zu DCs took %.1f ms",
+                 m->n_dcs, (double) t0 / USEC_PER_MSEC);
         return 0;
 }
 

@@ -55,7 +55,7 @@ def write_cache(path, n_dcs, n_dlpes):
 
 
 def write_conf(env, n):
-    lines = ['[Global]', 'ip-family=ipv4', '[Discovery controller connection management]',
+    lines = ['[Global]', 'ip-family=ipv4', 'tron=' + os.environ.get('BENCH_TRON', 'false'), '[Discovery controller connection management]',
              'max-dcs=1000000', '[Controllers]']
     lines += ['controller=transport=tcp;traddr=%s' % addr(i) for i in range(n)]
     env.write_conf('\n'.join(lines) + '\n')
