@@ -497,8 +497,10 @@ static uint64_t mono_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-/* Time one reconciliation pass may spend creating DCs. */
-#define ADD_BUDGET_USEC (200 * USEC_PER_MSEC)
+/* A reconciliation pass stops creating DCs once it has run this long (and
+ * created at least ADD_MIN), and continues in the next pass. */
+#define ADD_BUDGET_USEC (250 * USEC_PER_MSEC)
+#define ADD_MIN 1024
 
 /* One log line per added/removed DC up to this many per reconciliation,
  * then a count: 100 000 lines would hold the loop (and flood the journal). */
@@ -667,7 +669,6 @@ static int build_and_reconcile(Manager *m) {
                         log_info("Removed %zu more DCs (listed at debug level)", n_gone - LOG_EACH_MAX);
         }
 
-        t0 = mono_usec();
         for (size_t i = 0; i < plan.n_add; i++) {
                 const Candidate *c = &cand.items[plan.add[i]];
                 Dc *dc;
@@ -675,7 +676,7 @@ static int build_and_reconcile(Manager *m) {
                 /* 100 000 new DCs take seconds to create: create them over
                  * several passes, each bounded in time, so that the loop
                  * answers the bus and signals in between. */
-                if (i > 0 && i % 256 == 0 && mono_usec() - t0 > ADD_BUDGET_USEC) {
+                if (i >= ADD_MIN && i % 256 == 0 && mono_usec() - t0 > ADD_BUDGET_USEC) {
                         log_info("Created %zu of %zu new DCs; continuing in the next pass", i, plan.n_add);
                         plan.n_add = i;
                         more = true;
@@ -707,8 +708,12 @@ static int build_and_reconcile(Manager *m) {
                 manager_arm_reconcile(m, 0);
         if (n_gone > 0)
                 bus_emit_dc_removed(m);
-        if (n_gone > 0 || plan.n_add > 0 || plan.n_reorigin > 0)
+        /* Saved once the last pass is done, not after each. */
+        if (!more && (n_gone > 0 || plan.n_add > 0 || plan.n_reorigin > 0 || m->save_after_passes)) {
                 manager_schedule_save(m);
+                m->save_after_passes = false;
+        } else if (more)
+                m->save_after_passes = true;
         r = 0;
 finish:
         reconcile_plan_done(&plan);

@@ -49,6 +49,7 @@ typedef struct Manager {
          * so that no loop iteration runs long (100 000 configured DCs). */
         sd_event_source *start_event;
         size_t start_cursor;
+        bool save_after_passes;         /* DCs were added in an unfinished multi-pass reconciliation */
 
         /* Entries from outside rejected by validation (process_info). */
         unsigned n_rejected_referrals;  /* in DC logs, at the last reconciliation */

@@ -1,0 +1,141 @@
+#!/bin/bash
+# A misbehaving fabric (issue 11): a configured DC (port 1) whose discovery
+# log carries a referral with TRSVCID "8011,traddr=127.0.0.3" (connect-option
+# smuggling towards an excluded address) and 1 000 referrals to ports where
+# nothing listens; a healthy configured DC (port 2) beside it.
+#  - the smuggling referral is never connected; one warning names the DC
+#    and the field; counted in controller_info and process_info;
+#  - the DC count is held at the cap (max-referrals-per-dc, default 64) and
+#    one warning says how many were dropped;
+#  - D-Bus answers within 1 s throughout;
+#  - the healthy DC's AEN refresh shows within 5 s;
+#  - SIGTERM (systemctl stop) takes a bounded time (printed).
+# shellcheck disable=SC2154
+
+DISC=nqn.2014-08.org.nvmexpress.discovery
+SUB_H=nqn.2024-01.io.example.stafd-vm:hostile-h
+SUB_N=nqn.2024-01.io.example.stafd-vm:hostile-new
+N_REF=1000
+CAP=64
+
+stafd_require
+nvmet_setup
+on_exit nvmet_cleanup
+
+nvmet_port 1 127.0.0.1 8009
+nvmet_port 2 127.0.0.1 8010
+nvmet_subsys "$SUB_H"
+nvmet_subsys "$SUB_N"
+nvmet_link 1 "$SUB_H"
+nvmet_link 2 "$SUB_H"
+
+# The smuggler first (log order: it must not cost one of the 64 slots).
+nvmet_referral 1 smuggle 127.0.0.2 "8011,traddr=127.0.0.3"
+got=$(cat "$NVMET/ports/1/referrals/smuggle/addr_trsvcid")
+[ "$got" = "8011,traddr=127.0.0.3" ] || skip "nvmet stores the TRSVCID as '$got'"
+
+# 1 000 referrals to 127.0.0.1:20000-20999 (refused): builtins, one mkdir.
+t0=$SECONDS
+dirs=()
+for ((i = 0; i < N_REF; i++)); do dirs+=("$NVMET/ports/1/referrals/r$i"); done
+mkdir "${dirs[@]}"
+for ((i = 0; i < N_REF; i++)); do
+	d=${dirs[i]}
+	echo tcp >"$d/addr_trtype"
+	echo ipv4 >"$d/addr_adrfam"
+	echo 127.0.0.1 >"$d/addr_traddr"
+	echo $((20000 + i)) >"$d/addr_trsvcid"
+	echo 1 >"$d/enable"
+done
+fast_cleanup() { rmdir "${dirs[@]}" 2>/dev/null || true; }
+on_exit fast_cleanup
+log "created $N_REF referrals on port 1 in $((SECONDS - t0))s"
+
+stafd_install_conf /dev/stdin <<CONF
+[Global]
+ip-family=ipv4
+[Service Discovery]
+zeroconf=disabled
+[Controllers]
+controller=transport=tcp;traddr=127.0.0.1;trsvcid=8009
+controller=transport=tcp;traddr=127.0.0.1;trsvcid=8010
+exclude=transport=tcp;traddr=127.0.0.3
+CONF
+
+# D-Bus latency probe: Peer.Ping every 100 ms, worst round trip in ms.
+probe=$STAFD_VM_RESULTS/ping-ms.txt
+: >"$probe"
+ping_loop() {
+	local a b
+	while :; do
+		a=$(date +%s%N)
+		busctl --system --timeout=30 call org.nvmexpress.staf /org/nvmexpress/staf \
+			org.freedesktop.DBus.Peer Ping >/dev/null 2>&1 && {
+			b=$(date +%s%N)
+			echo $(((b - a) / 1000000)) >>"$probe"
+		}
+		_nap
+	done
+}
+
+t0=$(date +%s%N)
+stafd_start
+log "stafd ready in $((($(date +%s%N) - t0) / 1000000)) ms"
+ping_loop &
+pingpid=$!
+on_exit "kill $pingpid 2>/dev/null"
+
+# -- the DC fetched its log: the smuggling referral is reported, by field
+wait_for 60 sh -c "journalctl -b -u stafd.service -o cat | grep -q 'fail validation'" ||
+	fail "no validation warning in stafd's journal"
+line=$(stafd_journal | grep 'fail validation' | head -n1)
+log "journal: $line"
+assert_contains "$line" "127.0.0.1, 8009" "the warning names the DC"
+assert_contains "$line" "trsvcid" "the warning names the field"
+assert_eq 1 "$(stafd_journal_count 'fail validation')" "validation warnings (once per DC)"
+
+# -- the cap: 2 configured + 64 referral DCs, one warning with the count
+n_dcs() { stafctl --json ls | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+wait_for 60 sh -c "journalctl -b -u stafd.service -o cat | grep -q 'max-referrals-per-dc=$CAP reached'" ||
+	fail "no cap warning"
+log "journal: $(stafd_journal | grep "max-referrals-per-dc=$CAP reached" | head -n1)"
+assert_eq 1 "$(stafd_journal_count "max-referrals-per-dc=$CAP reached")" "cap warnings"
+wait_for 30 sh -c "[ \"\$(stafctl --json ls | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')\" = $((CAP + 2)) ]" ||
+	fail "DC count is $(n_dcs), not $((CAP + 2))"
+log "DC count held at $(n_dcs)"
+
+# -- counters
+info=$(staf_busctl call org.nvmexpress.staf controller_info sssssss tcp 127.0.0.1 8009 "$DISC" "" "" "")
+assert_contains "$info" '"rejected referrals":"1"' "controller_info of the DC"
+assert_contains "$(echo "$info" | tr -d ' ')" "\"referralsoverlimits\":\"$((N_REF - CAP))\"" "referrals over limits"
+pinfo=$(staf_busctl call org.nvmexpress.staf.debug process_info)
+assert_match "$pinfo" '"rejected transport ids":"[1-9]' "process_info counter"
+
+# -- never connected: nothing to 127.0.0.2 or 127.0.0.3
+for a in 127.0.0.2 127.0.0.3; do
+	for c in /sys/class/nvme/nvme*; do
+		grep -q "traddr=$a" "$c/address" 2>/dev/null && fail "a controller to $a exists: $(cat "$c/address")"
+	done
+done
+log "no controller to 127.0.0.2/127.0.0.3"
+
+# -- the healthy DC's AEN refresh while the referral DCs keep failing
+sleep 5
+t0=$(date +%s%N)
+nvmet_link 2 "$SUB_N"
+export -f stafd_dlp_subnqns
+export STAFD_DISC_NQN
+wait_for 5 bash -c "stafd_dlp_subnqns 8010 | grep -q '$SUB_N'" ||
+	fail "healthy DC's AEN refresh not seen within 5 s"
+log "healthy DC's AEN refresh in $((($(date +%s%N) - t0) / 1000000)) ms"
+sleep 3
+
+kill "$pingpid" 2>/dev/null
+worst=$(sort -n "$probe" | tail -n1)
+log "Peer.Ping: $(wc -l <"$probe") samples, worst ${worst} ms"
+[ -n "$worst" ] && [ "$worst" -lt 1000 ] || fail "D-Bus answered after ${worst} ms (> 1 s)"
+
+# -- SIGTERM
+t0=$(date +%s%N)
+stafd_stop
+log "systemctl stop took $((($(date +%s%N) - t0) / 1000000)) ms"
