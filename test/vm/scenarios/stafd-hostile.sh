@@ -62,26 +62,16 @@ controller=transport=tcp;traddr=127.0.0.1;trsvcid=8010
 exclude=transport=tcp;traddr=127.0.0.3
 CONF
 
-# D-Bus latency probe: Peer.Ping every 100 ms, worst round trip in ms.
+# D-Bus latency probe: bus-ping (test/bench, given as the first argument),
+# one bus connection pinging stafd every 100 ms.
+BUS_PING=${1:-}
+[ -x "$BUS_PING" ] || skip "no bus-ping given (vm-run … stafd-hostile.sh BUILD/test/bench/bus-ping)"
 probe=$STAFD_VM_RESULTS/ping-ms.txt
-: >"$probe"
-ping_loop() {
-	local a b
-	while :; do
-		a=$(date +%s%N)
-		busctl --system --timeout=30 call org.nvmexpress.staf /org/nvmexpress/staf \
-			org.freedesktop.DBus.Peer Ping >/dev/null 2>&1 && {
-			b=$(date +%s%N)
-			echo $(((b - a) / 1000000)) >>"$probe"
-		}
-		_nap
-	done
-}
 
 t0=$(date +%s%N)
 stafd_start
 log "stafd ready in $((($(date +%s%N) - t0) / 1000000)) ms"
-ping_loop &
+"$BUS_PING" org.nvmexpress.staf 600 100 >"$probe" 2>/dev/null &
 pingpid=$!
 on_exit "kill $pingpid 2>/dev/null"
 
@@ -105,11 +95,20 @@ wait_for 30 sh -c "[ \"\$(stafctl --json ls | python3 -c 'import json,sys; print
 log "DC count held at $(n_dcs)"
 
 # -- counters
-info=$(staf_busctl call org.nvmexpress.staf controller_info sssssss tcp 127.0.0.1 8009 "$DISC" "" "" "")
-assert_contains "$info" '"rejected referrals":"1"' "controller_info of the DC"
-assert_contains "$(echo "$info" | tr -d ' ')" "\"referralsoverlimits\":\"$((N_REF - CAP))\"" "referrals over limits"
-pinfo=$(staf_busctl call org.nvmexpress.staf.debug process_info)
-assert_match "$pinfo" '"rejected transport ids":"[1-9]' "process_info counter"
+# dbg_json METHOD [SIG ARGS…] | key: a value of a debug method's JSON answer.
+dbg_field() { # KEY METHOD [SIG ARGS…]
+	local key=$1
+	shift
+	busctl --system --json=short call org.nvmexpress.staf /org/nvmexpress/staf org.nvmexpress.staf.debug "$@" |
+		python3 -c 'import json,sys; print(json.loads(json.load(sys.stdin)["data"][0]).get(sys.argv[1], "?"))' "$key"
+}
+assert_eq 1 "$(dbg_field 'rejected referrals' controller_info sssssss tcp 127.0.0.1 8009 "$DISC" "" "" "")" \
+	"controller_info: rejected referrals"
+assert_eq $((N_REF - CAP)) "$(dbg_field 'referrals over limits' controller_info sssssss tcp 127.0.0.1 8009 "$DISC" "" "" "")" \
+	"controller_info: referrals over limits"
+n=$(dbg_field 'rejected transport ids' process_info)
+[ "$n" -ge 1 ] 2>/dev/null || fail "process_info: rejected transport ids is '$n'"
+log "counters: controller_info rejected referrals 1, over limits $((N_REF - CAP)); process_info rejected $n"
 
 # -- never connected: nothing to 127.0.0.2 or 127.0.0.3
 for a in 127.0.0.2 127.0.0.3; do
@@ -131,9 +130,10 @@ log "healthy DC's AEN refresh in $((($(date +%s%N) - t0) / 1000000)) ms"
 sleep 3
 
 kill "$pingpid" 2>/dev/null
-worst=$(sort -n "$probe" | tail -n1)
-log "Peer.Ping: $(wc -l <"$probe") samples, worst ${worst} ms"
-[ -n "$worst" ] && [ "$worst" -lt 1000 ] || fail "D-Bus answered after ${worst} ms (> 1 s)"
+worst=$(grep -v fail "$probe" | sort -n | tail -n1)
+log "Peer.Ping: $(wc -l <"$probe") samples, worst ${worst} ms, $(grep -c fail "$probe") failed"
+grep -q fail "$probe" && fail "a Peer.Ping failed"
+[ -n "$worst" ] && awk -v w="$worst" 'BEGIN { exit !(w < 1000) }' || fail "D-Bus answered after ${worst} ms (> 1 s)"
 
 # -- SIGTERM
 t0=$(date +%s%N)
