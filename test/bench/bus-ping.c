@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bus-ping: one system-bus connection that calls Peer.Ping on a name every
- * INTERVAL ms for SECONDS and prints every round trip (ms) to stdout, one a
- * line, then "max N" on stderr.  Measures how long a daemon's loop can keep
+ * INTERVAL ms for SECONDS and prints every round trip to stdout, one a line:
+ * "<CLOCK_MONOTONIC seconds at the call> <round trip ms>" (the monotonic
+ * time matches journalctl -o short-monotonic), then "max N" on stderr.  Measures how long a daemon's loop can keep
  * it from answering, without a process start per sample (busctl under TCG
  * costs seconds).  A call that fails or times out (25 s) prints "fail".
  *
@@ -46,9 +47,9 @@ int main(int argc, char **argv) {
                 r = sd_bus_call_method(bus, argv[1], "/", "org.freedesktop.DBus.Peer", "Ping", &err, &reply, "");
                 t = now_ms() - t;
                 if (r < 0)
-                        printf("fail\n");
+                        printf("%.3f fail\n", (now_ms() - t) / 1e3);
                 else {
-                        printf("%.1f\n", t);
+                        printf("%.3f %.1f\n", (now_ms() - t) / 1e3, t);
                         if (t > worst)
                                 worst = t;
                 }
