@@ -115,6 +115,8 @@ static void dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, Kv *kv) 
         kv_add(kv, "origin", dc_origin_to_string(dc->origin));
         kv_add(kv, "connected", dc_is_connected(dc) ? "True" : "False");
         kv_addf(kv, "connect attempts", "%u", dc->connect_attempts);
+        kv_addf(kv, "rejected referrals", "%u", dc->n_rejected);
+        kv_addf(kv, "referrals over limits", "%u", dc->n_capped);
         kv_add(kv, "retry connect timer", timer);
         kv_add(kv, "hostid", dc->info.hostid);
         kv_add(kv, "hostnqn", dc->info.hostnqn);

@@ -231,6 +231,11 @@ static int method_process_info(sd_bus_message *msg, void *userdata, sd_bus_error
         (void) json_object_object_add(o, "avahi", avahi);
         (void) snprintf(n, sizeof(n), "%zu", m->n_dcs);
         (void) json_add_string(o, "controllers", n);
+        /* Transport ids from outside that failed validation. */
+        (void) snprintf(n, sizeof(n), "%u",
+                        m->n_rejected_referrals + m->n_rejected_conf + m->n_rejected_cache +
+                        (m->zeroconf ? zeroconf_n_rejected(m->zeroconf) : 0));
+        (void) json_add_string(o, "rejected transport ids", n);
 
         s = json_to_string_dup(o, false);
         if (!s)
