@@ -8,6 +8,7 @@
 
 #include "bus.h"
 #include "config.h"
+#include "coop.h"
 #include "fabric.h"
 #include "json.h"
 #include "log.h"
@@ -117,6 +118,7 @@ static void dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, Kv *kv) 
         dc_format_timer(dc->timers[DC_TIMER_CONNECT], dc->intervals[DC_TIMER_CONNECT], timer, sizeof(timer));
         kv_add(kv, "origin", dc_origin_to_string(dc->origin));
         kv_add(kv, "connected", dc_is_connected(dc) ? "True" : "False");
+        kv_add(kv, "owner", coop_owner(m->coop, dc));  /* coop: registry owner, "" = none */
         kv_addf(kv, "connect attempts", "%u", dc->connect_attempts);
         kv_add(kv, "retry connect timer", timer);
         kv_add(kv, "hostid", dc->info.hostid);

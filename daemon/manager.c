@@ -13,6 +13,7 @@
 #include "bus.h"
 #include "cache.h"
 #include "config.h"
+#include "coop.h"
 #include "dc.h"
 #include "fabric.h"
 #include "filter.h"
@@ -108,6 +109,7 @@ static void manager_maybe_exit(Manager *m) {
 typedef struct Disconnect {
         Manager *manager;
         char *name;
+        char device[32];
 } Disconnect;
 
 static void on_disconnect_done(FabricOp *op, int error, void *result, void *userdata) {
@@ -116,6 +118,8 @@ static void on_disconnect_done(FabricOp *op, int error, void *result, void *user
 
         if (error != 0)
                 log_warning("%s: disconnect failed: %s", d->name, fabric_strerror(error, buf, sizeof(buf)));
+        else
+                coop_disconnected(d->manager->coop, d->device);  /* coop: our registry entry goes */
         d->manager->n_disconnecting--;
         manager_maybe_exit(d->manager);
         free(d->name);
@@ -131,6 +135,7 @@ void manager_disconnect(Manager *m, const char *device, const char *name) {
                 return;
         }
         d->manager = m;
+        (void) snprintf(d->device, sizeof(d->device), "%s", device);
         if (fabric_disconnect(m->fabric, device, on_disconnect_done, d, NULL) < 0) {
                 log_warning("%s: cannot disconnect %s", name, device);
                 free(d->name);
@@ -340,6 +345,8 @@ static int build_and_reconcile(Manager *m) {
         r = candidates_build(&cand, &resolved, m->sys->hostnqn, refs, n_refs, disc, n_disc);
         if (r < 0)
                 return r;
+        /* coop: the system exclusion list applies on top of exclude=. */
+        (void) coop_filter_candidates(m->coop, &cand);
         for (char **msg = cand.messages; msg && *msg; msg++)
                 log_info("%s", *msg);
 
@@ -352,7 +359,9 @@ static int build_and_reconcile(Manager *m) {
                 cur[i] = (CurrentDc) {
                         .tid = &m->dcs[i]->tid,
                         .origin = m->dcs[i]->origin,
-                        .expired = m->dcs[i]->expired,
+                        /* coop: a DC the system exclusion list names goes,
+                         * even a discovered one within its persistence. */
+                        .expired = m->dcs[i]->expired || coop_excluded(m->coop, &m->dcs[i]->tid),
                 };
 
         r = reconcile(&cand, cur, m->n_dcs, &resolved, &plan);
@@ -570,6 +579,12 @@ static void on_uevent(Udev *u, const UdevEvent *ev, void *userdata) {
         Dc *dc = manager_find_dc_by_device(m, ev->sysname);
         bool aen = ev->aen && strcasecmp(ev->aen, "0x70f002") == 0;
 
+        if (streq(ev->action, "remove")) {
+                uint64_t seqnum = 0;
+
+                (void) sd_device_get_seqnum(ev->device, &seqnum);
+                coop_device_removed(m->coop, ev->sysname, seqnum);  /* coop: registry */
+        }
         if (!dc) {
                 if (streq(ev->action, "change") && (aen || streq_ptr(ev->nvme_event, "rediscover")))
                         manager_nvmecli_handoff(m, ev);
@@ -716,6 +731,10 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 log_warning_errno(r, "No uevents: AENs and removals will not be seen: %m");
 
+        r = coop_new(&m->coop, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up host cooperation: %m");
+
         (void) manager_load_cache(m);
 
         r = bus_setup(m);
@@ -740,6 +759,7 @@ Manager *manager_free(Manager *m) {
         free(m->zombies);
         zeroconf_free(m->zeroconf);
         udev_free(m->udev);
+        coop_free(m->coop);
         sd_event_source_disable_unref(m->reconcile_timer);
         sd_event_source_disable_unref(m->save_event);
         bus_teardown(m);

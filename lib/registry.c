@@ -168,25 +168,35 @@ static void purge(const char *path) {
         (void) rmdir(path);
 }
 
+/* mkdir with mode 0755 whatever the umask (stafd runs with UMask=0077). */
+static int mkdir_0755(const char *path) {
+        if (mkdir(path, 0755) < 0)
+                return -errno;
+        (void) chmod(path, 0755);
+        return 0;
+}
+
 static int mkdir_root(const char *root) {
         _cleanup_free_ char *parent = strdup(root);
         char *slash;
+        int r;
 
         if (!parent)
                 return -ENOMEM;
-        if (mkdir(root, 0755) == 0 || errno == EEXIST)
+        r = mkdir_0755(root);
+        if (r == 0 || r == -EEXIST)
                 return 0;
-        if (errno != ENOENT)
-                return -errno;
+        if (r != -ENOENT)
+                return r;
         slash = strrchr(parent, '/');
         if (!slash || slash == parent)
                 return -ENOENT;
         *slash = 0;
-        if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        if (mkdir(root, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
+        r = mkdir_0755(parent);
+        if (r < 0 && r != -EEXIST)
+                return r;
+        r = mkdir_0755(root);
+        return r == -EEXIST ? 0 : r;
 }
 
 /* Build a complete entry in a hidden directory and rename it into place

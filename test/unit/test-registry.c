@@ -97,7 +97,11 @@ static void test_register_new(void **state) {
         assert_int_equal(registry_get_owner(root, "nvme3", &o), 0);
         assert_null(o);
 
+        umask(0077);  /* as under stafd.service */
         assert_int_equal(registry_register(root, "nvme3", "stas", 1234, NULL), 0);
+        umask(0022);
+        assert_int_equal(mode_of("."), 0755);
+        assert_int_equal(mode_of(".."), 0755);
         assert_attr("nvme3", "owner", "stas");
         assert_attr("nvme3", "seqnum", "1234");
         assert_int_equal(mode_of("nvme3"), 0755);
