@@ -37,14 +37,16 @@ log "$theirs: connected by nvme-cli, registered owner=nbft"
 stafd_install_conf /dev/stdin <<CONF
 [Global]
 ip-family=ipv4
-persistent-connections=false
 [Service Discovery]
 zeroconf=disabled
+[Discovery controller connection management]
+persistent-connections=false
 [Controllers]
 controller=transport=tcp;traddr=127.0.0.1;trsvcid=8009
 controller=transport=tcp;traddr=127.0.0.1;trsvcid=8010
 CONF
 stafd_start
+assert_eq 0 "$(stafd_journal_count 'unknown key')" "configuration warnings"
 has_sub() { stafd_dlp_subnqns "$1" | grep -qx "$SUB_A"; }
 wait_for 60 has_sub 8009 || { stafctl ls -d; fail "stafd did not serve :8009"; }
 wait_for 60 has_sub 8010 || { stafctl ls -d; fail "stafd did not serve :8010"; }
