@@ -281,6 +281,21 @@ void coop_dc_connected(Coop *c, Dc *dc) {
         d->owner = mfree(d->owner);
         d->seqnum = 0;
 
+        if (dc->info.adopted && registry_get_owner(REGISTRY_ROOT, dc->device, &other) >= 0 &&
+            streq_ptr(other, REGISTRY_OWNER_STAS)) {
+                _cleanup_free_ char *v = NULL;
+
+                /* Ours already (stafd restarted): keep the seqnum of the
+                 * connect, which is what a remove uevent is compared with. */
+                if (registry_read(REGISTRY_ROOT, dc->device, "seqnum", &v) >= 0)
+                        d->seqnum = strtoull(v, NULL, 10);
+                d->owner = TAKE_PTR(other);
+                dc_log(dc, LOG_DEBUG, "Already registered owner=%s seqnum=%llu", d->owner,
+                       (unsigned long long) d->seqnum);
+                return;
+        }
+        other = mfree(other);
+
         r = registry_read_seqnum(COOP_UEVENT_SEQNUM, &seq);
         if (r < 0)
                 log_debug_errno(r, "Cannot read %s: %m", COOP_UEVENT_SEQNUM);
