@@ -73,7 +73,11 @@ log "excluded: referral :8011 and mDNS :8009 not connected ($(stafd_journal | gr
 
 # -- removing the exclusion lets them in
 rm -f "$DROPIN"
-both_in() { has_sub 8011 && has_sub 8009; }
+# (The mDNS DC has host-iface lo: look it up by its trsvcid.)
+both_in() {
+	has_sub 8011 && [ "$(stafd_dc_field 8011 connected)" = True ] &&
+		[ "$(stafd_dc_field 8009 connected)" = True ]
+}
 wait_for 60 both_in || { stafctl ls -d; stafd_journal | tail -n 20; fail "DCs not connected after removing the exclusion"; }
 assert_eq referral "$(stafd_dc_field 8011 origin)" "origin of :8011"
 assert_eq discovered "$(stafd_dc_field 8009 origin)" "origin of :8009"
@@ -95,6 +99,6 @@ both_out() {
 	[ "$(nvme_ctrl_count 127.0.0.1 8011)" = 0 ] && [ "$(nvme_ctrl_count 127.0.0.1 8009)" = 0 ]
 }
 wait_for 60 both_out || { stafctl ls -d; fail "newly excluded DCs not dropped"; }
-has_sub 8010 || fail "the configured DC :8010 was affected"
+has_sub 8010 && [ "$(stafd_dc_field 8010 connected)" = True ] || fail "the configured DC :8010 was affected"
 log "excluded again: both dropped and disconnected, :8010 untouched"
 log "PASS"
