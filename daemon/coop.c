@@ -33,7 +33,7 @@ struct Coop {
         sd_event_source *watch_d, *watch_root, *watch_parent;
         sd_event_source *rewatch;
 
-        CoopDev *devs;
+        CoopDev *devs;     /* devs[N] for nvmeN; device[0] == 0: unused */
         size_t n_devs;
         bool registry_failure_logged;
 };
@@ -226,33 +226,56 @@ int coop_filter_candidates(Coop *c, CandidateSet *cand) {
 
 /* ---- registry ---- */
 
+/* Indexed by N of nvmeN (the kernel hands out small numbers): O(1) for the
+ * per-DC owner lookups of detailed D-Bus answers. */
+#define COOP_DEV_MAX 1000000
+
+static long dev_index(const char *device) {
+        unsigned long n;
+        char *end;
+
+        if (!registry_device_valid(device))
+                return -1;
+        errno = 0;
+        n = strtoul(device + 4, &end, 10);
+        if (errno != 0 || *end || n >= COOP_DEV_MAX)
+                return -1;
+        return (long) n;
+}
+
 static CoopDev *coop_dev(Coop *c, const char *device, bool create) {
+        long n = dev_index(device);
         CoopDev *t;
 
-        if (isempty(device))
+        if (n < 0)
                 return NULL;
-        for (size_t i = 0; i < c->n_devs; i++)
-                if (streq(c->devs[i].device, device))
-                        return &c->devs[i];
+        if ((size_t) n < c->n_devs && c->devs[n].device[0])
+                return &c->devs[n];
         if (!create)
                 return NULL;
-        t = realloc(c->devs, sizeof(CoopDev) * (c->n_devs + 1));
-        if (!t)
-                return NULL;
-        c->devs = t;
-        t = &c->devs[c->n_devs++];
+        if ((size_t) n >= c->n_devs) {
+                size_t want = (size_t) n + 1 < 2 * c->n_devs ? 2 * c->n_devs : (size_t) n + 1;
+
+                t = realloc(c->devs, sizeof(CoopDev) * want);
+                if (!t)
+                        return NULL;
+                memset(t + c->n_devs, 0, sizeof(CoopDev) * (want - c->n_devs));
+                c->devs = t;
+                c->n_devs = want;
+        }
+        t = &c->devs[n];
         *t = (CoopDev) {};
         (void) snprintf(t->device, sizeof(t->device), "%s", device);
         return t;
 }
 
 static void coop_dev_forget(Coop *c, const char *device) {
-        for (size_t i = 0; i < c->n_devs; i++)
-                if (streq(c->devs[i].device, device)) {
-                        free(c->devs[i].owner);
-                        c->devs[i] = c->devs[--c->n_devs];
-                        return;
-                }
+        CoopDev *d = coop_dev(c, device, false);
+
+        if (d) {
+                free(d->owner);
+                *d = (CoopDev) {};
+        }
 }
 
 static void coop_registry_failed(Coop *c, int r, const char *device) {
