@@ -5,6 +5,7 @@
 #include <sys/inotify.h>
 
 #include "coop.h"
+#include "dlp.h"
 #include "dc.h"
 #include "exclusions.h"
 #include "log.h"
@@ -181,16 +182,14 @@ static bool coop_first_warning(Coop *c, const Tid *tid) {
         return true;
 }
 
+static bool coop_excl_active(Coop *c);
+
 bool coop_excluded(Coop *c, const Tid *tid) {
         const ExclEntry *e;
         ExclTarget t;
         char *name;
 
-        if (!c)
-                return false;
-        if (c->excl_dirty)
-                (void) coop_excl_load(c);
-        if (!c->excl || c->excl->n == 0)
+        if (!coop_excl_active(c))
                 return false;
         excl_target_from_tid(&t, tid, c->manager->sys->hostid);
         e = excl_match(c->excl, &t);
@@ -204,24 +203,73 @@ bool coop_excluded(Coop *c, const Tid *tid) {
         return true;
 }
 
-int coop_filter_candidates(Coop *c, CandidateSet *cand) {
-        size_t k = 0;
-
+/* Whether the list is worth consulting (re-reading it first if it changed). */
+static bool coop_excl_active(Coop *c) {
         if (!c)
-                return 0;
+                return false;
         if (c->excl_dirty)
                 (void) coop_excl_load(c);
-        if (!c->excl || c->excl->n == 0)
-                return 0;
-        for (size_t i = 0; i < cand->n; i++) {
-                if (coop_excluded(c, &cand->items[i].tid)) {
-                        tid_done(&cand->items[i].tid);
-                        continue;
-                }
-                cand->items[k++] = cand->items[i];
+        return c->excl && c->excl->n > 0;
+}
+
+/* Is the DC these strings make (normalised as candidates_build does)
+ * excluded?  An input tid_init rejects is left for candidates_build. */
+static bool coop_input_excluded(Coop *c, const char *transport, const char *traddr, const char *trsvcid,
+                                const char *nqn, const char *host_traddr, const char *host_iface,
+                                const char *host_nqn, const char *hostnqn, bool ignore_iface) {
+        Tid t;
+        bool x;
+
+        if (tid_init(&t, transport, traddr, trsvcid, nqn, host_traddr, host_iface, host_nqn, hostnqn,
+                     ignore_iface) < 0)
+                return false;
+        x = coop_excluded(c, &t);
+        tid_done(&t);
+        return x;
+}
+
+void coop_filter_configured(Coop *c, ConfController *l, size_t *n, const char *hostnqn, bool ignore_iface) {
+        size_t k = 0;
+
+        if (!coop_excl_active(c))
+                return;
+        for (size_t i = 0; i < *n; i++)
+                if (!coop_input_excluded(c, l[i].transport, l[i].traddr, l[i].trsvcid, l[i].nqn, l[i].host_traddr,
+                                         l[i].host_iface, l[i].host_nqn, hostnqn, ignore_iface))
+                        l[k++] = l[i];
+        *n = k;
+}
+
+void coop_filter_referrals(Coop *c, ReferralSource *refs, size_t *n, const char *hostnqn, bool ignore_iface) {
+        size_t k = 0;
+
+        if (!coop_excl_active(c))
+                return;
+        for (size_t i = 0; i < *n; i++) {
+                const DlpEntry *e = refs[i].entry;
+                const Tid *p = refs[i].parent;
+                const char *trtype = dlpe_get(e, DLPE_TRTYPE);
+
+                /* DLPE trtype names are transport names (unknown ones are
+                 * dropped by candidates_build anyway). */
+                if (!coop_input_excluded(c, trtype, dlpe_get(e, DLPE_TRADDR), dlpe_get(e, DLPE_TRSVCID),
+                                         dlpe_get(e, DLPE_SUBNQN), p->host_traddr, p->host_iface, p->host_nqn,
+                                         hostnqn, ignore_iface))
+                        refs[k++] = refs[i];
         }
-        cand->n = k;
-        return 0;
+        *n = k;
+}
+
+void coop_filter_discovered(Coop *c, DiscoveredService *d, size_t *n, const char *hostnqn, bool ignore_iface) {
+        size_t k = 0;
+
+        if (!coop_excl_active(c))
+                return;
+        for (size_t i = 0; i < *n; i++)
+                if (!coop_input_excluded(c, d[i].transport, d[i].traddr, d[i].trsvcid, d[i].subsysnqn, NULL,
+                                         d[i].host_iface, NULL, hostnqn, ignore_iface))
+                        d[k++] = d[i];
+        *n = k;
 }
 
 /* ---- registry ---- */

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conf.h"
 #include "reconcile.h"
 #include "tid.h"
 
@@ -33,9 +34,14 @@ typedef struct Manager Manager;
 int coop_new(Coop **ret, Manager *m);
 Coop *coop_free(Coop *c);
 
-/* Exclusions.  Drop the candidates the system exclusion list names (with
- * one warning per DC naming file:line, until the list changes). */
-int coop_filter_candidates(Coop *c, CandidateSet *cand);
+/* Exclusions.  Drop the inputs of candidates_build the system exclusion
+ * list names, before it runs (so that excluded DCs take no place under
+ * max-dcs), with one warning per DC naming file:line until the list
+ * changes.  Each compacts its array in place and updates *n; hostnqn and
+ * ignore_iface as given to candidates_build. */
+void coop_filter_configured(Coop *c, ConfController *l, size_t *n, const char *hostnqn, bool ignore_iface);
+void coop_filter_referrals(Coop *c, ReferralSource *refs, size_t *n, const char *hostnqn, bool ignore_iface);
+void coop_filter_discovered(Coop *c, DiscoveredService *d, size_t *n, const char *hostnqn, bool ignore_iface);
 /* Whether a current DC is excluded (same warning rule). */
 bool coop_excluded(Coop *c, const Tid *tid);
 

@@ -342,11 +342,14 @@ static int build_and_reconcile(Manager *m) {
         r = resolve_configured(m, &resolved, &resolved_list);
         if (r < 0)
                 return r;
+        /* coop: the system exclusion list applies on top of exclude=. */
+        coop_filter_configured(m->coop, resolved_list, &resolved.n_controllers, m->sys->hostnqn,
+                               m->conf->ignore_iface);
+        coop_filter_referrals(m->coop, refs, &n_refs, m->sys->hostnqn, m->conf->ignore_iface);
+        coop_filter_discovered(m->coop, disc, &n_disc, m->sys->hostnqn, m->conf->ignore_iface);
         r = candidates_build(&cand, &resolved, m->sys->hostnqn, refs, n_refs, disc, n_disc);
         if (r < 0)
                 return r;
-        /* coop: the system exclusion list applies on top of exclude=. */
-        (void) coop_filter_candidates(m->coop, &cand);
         for (char **msg = cand.messages; msg && *msg; msg++)
                 log_info("%s", *msg);
 
