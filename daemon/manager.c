@@ -13,6 +13,7 @@
 #include "bus.h"
 #include "cache.h"
 #include "config.h"
+#include "coop.h"
 #include "dc.h"
 #include "fabric.h"
 #include "filter.h"
@@ -206,6 +207,8 @@ static void on_disconnect_done(FabricOp *op, int error, unsigned status, void *r
 
         if (error != 0)
                 log_warning("%s: disconnect failed: %s", d->name, fabric_strerror(error, status, buf, sizeof(buf)));
+        else
+                coop_disconnected(d->manager->coop, d->device);  /* coop: our registry entry goes */
         fabric_set_owned(d->manager->fabric, d->device, false);
         d->manager->n_disconnecting--;
         manager_maybe_exit(d->manager);
@@ -634,6 +637,11 @@ static int build_and_reconcile(Manager *m) {
         r = resolve_configured(m, &resolved, &resolved_list);
         if (r < 0)
                 return r;
+        /* coop: the system exclusion list applies on top of exclude=. */
+        coop_filter_configured(m->coop, resolved_list, &resolved.n_controllers, m->sys->hostnqn,
+                               m->conf->ignore_iface);
+        coop_filter_referrals(m->coop, refs, &n_refs, m->sys->hostnqn, m->conf->ignore_iface);
+        coop_filter_discovered(m->coop, disc, &n_disc, m->sys->hostnqn, m->conf->ignore_iface);
         r = candidates_build(&cand, &resolved, m->sys->hostnqn, refs, n_refs, disc, n_disc);
         if (r < 0)
                 return r;
@@ -653,7 +661,9 @@ static int build_and_reconcile(Manager *m) {
                 cur[i] = (CurrentDc) {
                         .tid = &m->dcs[i]->tid,
                         .origin = m->dcs[i]->origin,
-                        .expired = m->dcs[i]->expired,
+                        /* coop: a DC the system exclusion list names goes,
+                         * even a discovered one within its persistence. */
+                        .expired = m->dcs[i]->expired || coop_excluded(m->coop, &m->dcs[i]->tid),
                 };
 
         r = reconcile(&cand, cur, m->n_dcs, &resolved, &plan);
@@ -822,6 +832,12 @@ static void on_uevent(Udev *u, const UdevEvent *ev, void *userdata) {
         /* A controller appeared or went: the adoption index is stale. */
         if (!streq(ev->action, "change"))
                 sysfs_index_invalidate();
+        if (streq(ev->action, "remove")) {
+                uint64_t seqnum = 0;
+
+                (void) sd_device_get_seqnum(ev->device, &seqnum);
+                coop_device_removed(m->coop, ev->sysname, seqnum);  /* coop: registry */
+        }
         if (!dc) {
                 if (streq(ev->action, "change") && (aen || streq_ptr(ev->nvme_event, "rediscover")))
                         (void) handoff_nvmecli(m->handoff, ev->device, ev->sysname);
@@ -985,6 +1001,10 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 log_warning_errno(r, "No uevents: AENs and removals will not be seen: %m");
 
+        r = coop_new(&m->coop, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up host cooperation: %m");
+
         (void) manager_load_cache(m);
 
         r = bus_setup(m);
@@ -1020,6 +1040,7 @@ Manager *manager_free(Manager *m) {
         zeroconf_free(m->zeroconf);
         udev_free(m->udev);
         handoff_free(m->handoff);
+        coop_free(m->coop);
         sd_event_source_disable_unref(m->reconcile_timer);
         sd_event_source_disable_unref(m->save_timer);
         bus_teardown(m);

@@ -10,6 +10,7 @@
 #include "reconcile.h"
 
 typedef struct BusCreds BusCreds;
+typedef struct Coop Coop;
 typedef struct Dc Dc;
 typedef struct Fabric Fabric;
 typedef struct Handoff Handoff;
@@ -33,6 +34,7 @@ typedef struct Manager {
         Udev *udev;
         Handoff *handoff;
         Zeroconf *zeroconf;
+        Coop *coop;             /* host cooperation: exclusion list, ownership registry */
 
         char *conf_file;
         char *sys_conf_file;
