@@ -461,6 +461,61 @@ static void test_mixed(void **state) {
         assert_non_null(strstr(n->messages[0], "discovery descriptor 2"));
 }
 
+/* The tables of test/nbft-build.py (the VM suite's builder), as committed
+ * for the fuzzer, say the same as the C builder's. */
+#define SEEDS TEST_DATA_DIR "/../../fuzz/corpus/fuzz-nbft/"
+
+static size_t read_seed(const char *name) {
+        FILE *f = fopen(name, "re");
+        size_t n;
+
+        assert_non_null(f);
+        n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        return n;
+}
+
+static void test_python_builder(void **state) {
+        _cleanup_(nbft_freep) Nbft *n = NULL;
+        _cleanup_free_ char *msg = NULL;
+        size_t len;
+
+        len = read_seed(SEEDS "several");
+        assert_int_equal(nbft_parse(buf, len, &n, NULL), 0);
+        assert_string_equal(n->host_id, "11111111-2222-3333-4444-555555555555");
+        assert_string_equal(n->host_nqn, HOSTNQN);
+        /* The third names HFI 3, which does not exist. */
+        assert_int_equal(n->n_dcs, 2);
+        assert_int_equal(strv_length(n->messages), 1);
+        assert_string_equal(n->dcs[0].subsysnqn, "nqn.1988-11.com.example:dc");
+        assert_string_equal(n->dcs[0].host_nqn, HOSTNQN);
+        assert_int_equal(n->dcs[0].mac[5], 0x56);
+        assert_string_equal(n->dcs[1].traddr, "fe80::1%eth0");
+        assert_string_equal(n->dcs[1].trsvcid, "4420");
+        assert_int_equal(n->dcs[1].mac[5], 0x57);
+        n = nbft_free(n);
+
+        len = read_seed(SEEDS "large-elements");
+        assert_int_equal(nbft_parse(buf, len, &n, NULL), 0);
+        assert_int_equal(n->n_dcs, 2);
+        assert_null(n->dcs[0].host_nqn);
+        assert_string_equal(n->dcs[1].traddr, "10.0.0.2");
+        n = nbft_free(n);
+
+        len = read_seed(SEEDS "empty");
+        assert_int_equal(nbft_parse(buf, len, &n, NULL), 0);
+        assert_int_equal(n->n_dcs, 0);
+        assert_null(n->host_nqn);
+        n = nbft_free(n);
+
+        len = read_seed(SEEDS "bad-checksum");
+        assert_int_equal(nbft_parse(buf, len, &n, &msg), -EBADMSG);
+        msg = mfree(msg);
+        len = read_seed(SEEDS "bad-list");
+        assert_int_equal(nbft_parse(buf, len, &n, &msg), -EBADMSG);
+        assert_non_null(strstr(msg, "discovery list"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_one),
@@ -474,6 +529,7 @@ int main(void) {
                 cmocka_unit_test(test_discovery_problems),
                 cmocka_unit_test(test_bad_uris),
                 cmocka_unit_test(test_mixed),
+                cmocka_unit_test(test_python_builder),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
