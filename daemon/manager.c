@@ -13,6 +13,7 @@
 #include "bus.h"
 #include "cache.h"
 #include "config.h"
+#include "coop.h"
 #include "dc.h"
 #include "fabric.h"
 #include "filter.h"
@@ -253,14 +254,17 @@ static int manager_load_cache(Manager *m) {
  * name (exclusions apply to both spellings).  Returns a shallow copy of the
  * configuration whose controller list is *ret_list (free both with free()). */
 static int resolve_configured(Manager *m, Conf *ret_conf, ConfController **ret_list) {
+        size_t n = 0, n_nbft = m->coop ? m->coop->n_nbft : 0;
         ConfController *l;
-        size_t n = 0;
 
-        l = calloc(m->conf->n_controllers ?: 1, sizeof(ConfController));
+        l = calloc(m->conf->n_controllers + n_nbft ?: 1, sizeof(ConfController));
         if (!l)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->conf->n_controllers; i++) {
-                const ConfController *c = &m->conf->controllers[i];
+        /* NBFT DCs count as configured, after stafd.conf's lines (which win
+         * for a DC named in both). */
+        for (size_t i = 0; i < m->conf->n_controllers + n_nbft; i++) {
+                const ConfController *c = i < m->conf->n_controllers ? &m->conf->controllers[i]
+                                                                     : &m->coop->nbft[i - m->conf->n_controllers].conf;
                 const char *addr = NULL;
                 Tid t;
                 int r;
@@ -425,6 +429,9 @@ static int build_and_reconcile(Manager *m) {
         for (size_t i = 0; i < m->n_dcs; i++)
                 if (!m->dcs[i]->started) {
                         m->dcs[i]->started = true;
+                        /* NBFT: where the DC came from, and the host ID that goes with the table's NQN. */
+                        m->dcs[i]->nbft = coop_nbft_source(m->coop, &m->dcs[i]->tid);
+                        m->dcs[i]->hostid = coop_hostid(m->coop, m->dcs[i]->tid.host_nqn);
                         dc_start(m->dcs[i]);
                 }
 
@@ -716,6 +723,10 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 log_warning_errno(r, "No uevents: AENs and removals will not be seen: %m");
 
+        r = coop_new(&m->coop, getenv("STAFD_NBFT_DIR"), NULL, m->sys->hostnqn);
+        if (r < 0)
+                return log_oom();
+
         (void) manager_load_cache(m);
 
         r = bus_setup(m);
@@ -738,6 +749,7 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_zombies; i++)
                 dc_free(m->zombies[i]);
         free(m->zombies);
+        coop_free(m->coop);
         zeroconf_free(m->zeroconf);
         udev_free(m->udev);
         sd_event_source_disable_unref(m->reconcile_timer);

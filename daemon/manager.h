@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "reconcile.h"
 
+typedef struct Coop Coop;
 typedef struct Dc Dc;
 typedef struct Fabric Fabric;
 typedef struct Resolver Resolver;
@@ -29,6 +30,7 @@ typedef struct Manager {
         Resolver *resolver;
         Udev *udev;
         Zeroconf *zeroconf;
+        Coop *coop;             /* NBFT discovery controllers (daemon/coop.c) */
 
         char *conf_file;
         char *sys_conf_file;
