@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,13 +78,13 @@ static bool iface_of_mac(const char *net_dir, const char *mac, char *buf, size_t
                 if (name[0] != '.' && read_attr(net_dir, name, "address", addr, sizeof(addr)) >= 0 &&
                     strcasecmp(addr, mac) == 0) {
                         (void) snprintf(path, sizeof(path), "%s/%s/master", net_dir, name);
-                        if (stat(path, &st) < 0) {
+                        if (stat(path, &st) < 0 && strlen(name) < size) {
                                 index = read_attr(net_dir, name, "ifindex", idx, sizeof(idx)) >= 0
                                         ? strtol(idx, NULL, 10) : 0;
                                 matches++;
                                 if (best_index < 0 || index < best_index) {
                                         best_index = index;
-                                        (void) snprintf(buf, size, "%s", name);
+                                        memcpy(buf, name, strlen(name) + 1);
                                 }
                         }
                 }
@@ -121,35 +122,28 @@ static int add_host(Coop *c, const Nbft *n, const char *file) {
         return 0;
 }
 
-/* The interface of one HFI, looked up (and complained about) once per table. */
+/* The interface of each HFI of a table (indexed by the 8-bit HFI index),
+ * looked up and complained about once. */
 typedef struct HfiIface {
-        unsigned hfi_index;    /* 0 = nothing looked up yet */
-        char iface[256];       /* "" = none */
+        bool done;
+        char iface[IF_NAMESIZE];   /* "" = none */
 } HfiIface;
 
-static const char *hfi_iface(HfiIface *cache, size_t n_cache, const NbftDiscovery *d, const char *file,
-                             const char *net_dir) {
+static const char *hfi_iface(HfiIface cache[256], const NbftDiscovery *d, const char *file, const char *net_dir) {
         static const uint8_t zero[6];
-        HfiIface *h = NULL;
+        HfiIface *h = &cache[d->hfi_index & 0xff];
         char mac[18];
 
-        for (size_t i = 0; i < n_cache && !h; i++)
-                if (cache[i].hfi_index == d->hfi_index || cache[i].hfi_index == 0)
-                        h = &cache[i];
-        if (h && h->hfi_index == d->hfi_index)
+        if (h->done)
                 return h->iface;
-        if (h)
-                h->hfi_index = d->hfi_index;
-
+        h->done = true;
         nbft_format_mac(d->mac, mac, sizeof(mac));
         if (memcmp(d->mac, zero, 6) == 0)
                 log_warning("%s: HFI %u has no MAC address: its DCs get no host-iface", file, d->hfi_index);
-        else if (h && iface_of_mac(net_dir, mac, h->iface, sizeof(h->iface)))
-                return h->iface;
-        else
+        else if (!iface_of_mac(net_dir, mac, h->iface, sizeof(h->iface)))
                 log_warning("%s: no interface has the MAC address %s of HFI %u: its DCs get no host-iface",
                             file, mac, d->hfi_index);
-        return "";
+        return h->iface;
 }
 
 static int add_dc(Coop *c, const NbftDiscovery *d, const char *file, const char *iface, const char *hostnqn) {
@@ -296,12 +290,10 @@ static int load_tables(Coop *c, const char *dir, const char *net_dir, const char
                          t->host_nqn_configured ? " (configured)" : " (driver default: not used)");
                 r = add_host(c, t, file);
                 {
-                        /* At most 255 DCs, each with one HFI. */
                         HfiIface cache[256] = {};
 
                         for (size_t j = 0; r >= 0 && j < t->n_dcs; j++)
-                                r = add_dc(c, &t->dcs[j], file,
-                                           hfi_iface(cache, ELEMENTSOF(cache), &t->dcs[j], file, net_dir),
+                                r = add_dc(c, &t->dcs[j], file, hfi_iface(cache, &t->dcs[j], file, net_dir),
                                            hostnqn);
                 }
         next:
