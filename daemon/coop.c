@@ -80,7 +80,8 @@ static bool iface_of_mac(const char *net_dir, const char *mac, char *buf, size_t
                         (void) snprintf(path, sizeof(path), "%s/%s/master", net_dir, name);
                         if (stat(path, &st) < 0 && strlen(name) < size) {
                                 index = read_attr(net_dir, name, "ifindex", idx, sizeof(idx)) >= 0
-                                        ? strtol(idx, NULL, 10) : 0;
+                                                ? strtol(idx, NULL, 10)
+                                                : 0;
                                 matches++;
                                 if (best_index < 0 || index < best_index) {
                                         best_index = index;
@@ -103,7 +104,8 @@ static int add_host(Coop *c, const Nbft *n, const char *file) {
         for (size_t i = 0; i < c->n_hosts; i++)
                 if (streq(c->hosts[i].hostnqn, n->host_nqn)) {
                         if (!streq(c->hosts[i].hostid, n->host_id))
-                                log_warning("%s: host NQN %s comes with host ID %s, another table said %s: keeping %s",
+                                log_warning("%s: host NQN %s comes with host ID %s, another table said %s: "
+                                            "keeping %s",
                                             file, n->host_nqn, n->host_id, c->hosts[i].hostid,
                                             c->hosts[i].hostid);
                         return 0;
@@ -112,7 +114,7 @@ static int add_host(Coop *c, const Nbft *n, const char *file) {
         if (!t)
                 return -ENOMEM;
         c->hosts = t;
-        t[c->n_hosts] = (CoopHost) { strdup(n->host_nqn), strdup(n->host_id) };
+        t[c->n_hosts] = (CoopHost){ strdup(n->host_nqn), strdup(n->host_id) };
         if (!t[c->n_hosts].hostnqn || !t[c->n_hosts].hostid) {
                 free(t[c->n_hosts].hostnqn);
                 free(t[c->n_hosts].hostid);
@@ -126,10 +128,11 @@ static int add_host(Coop *c, const Nbft *n, const char *file) {
  * looked up and complained about once. */
 typedef struct HfiIface {
         bool done;
-        char iface[IF_NAMESIZE];   /* "" = none */
+        char iface[IF_NAMESIZE]; /* "" = none */
 } HfiIface;
 
-static const char *hfi_iface(HfiIface cache[256], const NbftDiscovery *d, const char *file, const char *net_dir) {
+static const char *hfi_iface(HfiIface cache[256], const NbftDiscovery *d, const char *file,
+                             const char *net_dir) {
         static const uint8_t zero[6];
         HfiIface *h = &cache[d->hfi_index & 0xff];
         char mac[18];
@@ -146,7 +149,8 @@ static const char *hfi_iface(HfiIface cache[256], const NbftDiscovery *d, const 
         return h->iface;
 }
 
-static int add_dc(Coop *c, const NbftDiscovery *d, const char *file, const char *iface, const char *hostnqn) {
+static int add_dc(Coop *c, const NbftDiscovery *d, const char *file, const char *iface,
+                  const char *hostnqn) {
         _cleanup_free_ char *name = NULL;
         CoopNbftDc e = {}, *t;
         char mac[18];
@@ -154,14 +158,15 @@ static int add_dc(Coop *c, const NbftDiscovery *d, const char *file, const char 
 
         nbft_format_mac(d->mac, mac, sizeof(mac));
 
-        e.conf = (ConfController) {
+        e.conf = (ConfController){
                 .transport = strdup(d->transport),
                 .traddr = strdup(d->traddr),
                 .trsvcid = d->trsvcid ? strdup(d->trsvcid) : NULL,
                 .nqn = strdup(d->subsysnqn),
                 .host_iface = iface[0] ? strdup(iface) : NULL,
                 .host_nqn = d->host_nqn ? strdup(d->host_nqn) : NULL,
-                .opts = { CONF_UNSET, CONF_UNSET, CONF_UNSET, CONF_UNSET, CONF_UNSET, CONF_UNSET, CONF_UNSET },
+                .opts = { CONF_UNSET, CONF_UNSET, CONF_UNSET, CONF_UNSET, CONF_UNSET, CONF_UNSET,
+                          CONF_UNSET },
         };
         e.file = strdup(file);
         if (!e.conf.transport || !e.conf.traddr || (d->trsvcid && !e.conf.trsvcid) || !e.conf.nqn ||
@@ -169,10 +174,10 @@ static int add_dc(Coop *c, const NbftDiscovery *d, const char *file, const char 
                 nbft_dc_done(&e);
                 return -ENOMEM;
         }
-        r = tid_init(&e.tid, e.conf.transport, e.conf.traddr, e.conf.trsvcid, e.conf.nqn, NULL, e.conf.host_iface,
-                     e.conf.host_nqn, hostnqn, false);
+        r = tid_init(&e.tid, e.conf.transport, e.conf.traddr, e.conf.trsvcid, e.conf.nqn, NULL,
+                     e.conf.host_iface, e.conf.host_nqn, hostnqn, false);
         if (r < 0) {
-                e.tid = (Tid) {};
+                e.tid = (Tid){};
                 nbft_dc_done(&e);
                 return r;
         }
@@ -285,8 +290,8 @@ static int load_tables(Coop *c, const char *dir, const char *net_dir, const char
                 }
                 for (char **m = t->messages; m && *m; m++)
                         log_warning("%s: %s", file, *m);
-                log_info("%s: %zu discovery controller%s, host NQN %s%s", file, t->n_dcs, t->n_dcs == 1 ? "" : "s",
-                         t->host_nqn ?: "(none)",
+                log_info("%s: %zu discovery controller%s, host NQN %s%s", file, t->n_dcs,
+                         t->n_dcs == 1 ? "" : "s", t->host_nqn ?: "(none)",
                          t->host_nqn_configured ? " (configured)" : " (driver default: not used)");
                 r = add_host(c, t, file);
                 {
@@ -296,7 +301,7 @@ static int load_tables(Coop *c, const char *dir, const char *net_dir, const char
                                 r = add_dc(c, &t->dcs[j], file, hfi_iface(cache, &t->dcs[j], file, net_dir),
                                            hostnqn);
                 }
-        next:
+next:
                 free(list[i]);
         }
         return r;
@@ -323,7 +328,8 @@ const char *coop_nbft_source(const Coop *c, const Tid *tid) {
                 if (strcasecmp(t->transport, tid->transport) == 0 && ip_equal(t->traddr, tid->traddr) &&
                     streq(t->trsvcid, tid->trsvcid) && streq(t->subsysnqn, tid->subsysnqn) &&
                     streq(t->host_nqn, tid->host_nqn) &&
-                    (isempty(t->host_iface) || isempty(tid->host_iface) || streq(t->host_iface, tid->host_iface)))
+                    (isempty(t->host_iface) || isempty(tid->host_iface) ||
+                     streq(t->host_iface, tid->host_iface)))
                         return c->nbft[i].file;
         }
         return NULL;

@@ -19,14 +19,14 @@
 #define COOP_NET_DIR "/sys/class/net"
 
 typedef struct CoopNbftDc {
-        ConfController conf;   /* as a controller= line (line 0) */
-        Tid tid;               /* normalised, for matching DCs to it */
-        char *file;            /* the table file it came from */
+        ConfController conf; /* as a controller= line (line 0) */
+        Tid tid; /* normalised, for matching DCs to it */
+        char *file; /* the table file it came from */
 } CoopNbftDc;
 
 typedef struct CoopHost {
-        char *hostnqn;         /* a table's configured host NQN */
-        char *hostid;          /* and its host ID */
+        char *hostnqn; /* a table's configured host NQN */
+        char *hostid; /* and its host ID */
 } CoopHost;
 
 typedef struct Coop {

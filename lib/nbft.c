@@ -235,15 +235,15 @@ static int parse_uri(const char *uri, char **ret_addr, char **ret_port, const ch
 
 static int read_list(const Table *t, const uint8_t *ref, size_t min, const char *name, List *ret,
                      char **ret_error) {
-        *ret = (List) { .off = le32(ref), .elen = le16(ref + 4), .count = ref[7] };
+        *ret = (List){ .off = le32(ref), .elen = le16(ref + 4), .count = ref[7] };
         if (ret->count == 0)
                 return 0;
         if (ret->elen < min)
-                return fail(ret_error, -EBADMSG, "%s descriptors are %u bytes long, at least %zu expected", name,
-                            ret->elen, min);
+                return fail(ret_error, -EBADMSG, "%s descriptors are %u bytes long, at least %zu expected",
+                            name, ret->elen, min);
         if (!range_ok(t, ret->off, (uint64_t) ret->elen * ret->count))
-                return fail(ret_error, -EBADMSG, "%s list (%u x %u bytes at %u) lies outside the table", name,
-                            ret->count, ret->elen, ret->off);
+                return fail(ret_error, -EBADMSG, "%s list (%u x %u bytes at %u) lies outside the table",
+                            name, ret->count, ret->elen, ret->off);
         return 0;
 }
 
@@ -257,8 +257,8 @@ static int parse_host(const Table *t, const uint8_t *ctl, Nbft *n, char **ret_er
         if (len == 0)
                 return 0;
         if (len < HOST_MIN || !range_ok(t, off, len))
-                return fail(ret_error, -EBADMSG, "host descriptor (%u bytes at %u) lies outside the table", len,
-                            off);
+                return fail(ret_error, -EBADMSG, "host descriptor (%u bytes at %u) lies outside the table",
+                            len, off);
         h = t->p + off;
         if (h[0] != NBFT_ID_HOST)
                 return strv_extendf(&n->messages, "host descriptor has structure id %u: ignored", h[0]);
@@ -273,9 +273,9 @@ static int parse_host(const Table *t, const uint8_t *ctl, Nbft *n, char **ret_er
                 const uint8_t *u = h + 2;
 
                 if (asprintf(&n->host_id,
-                             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                             u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
-                             u[12], u[13], u[14], u[15]) < 0) {
+                             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+                             u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+                             u[13], u[14], u[15]) < 0) {
                         n->host_id = NULL;
                         return -ENOMEM;
                 }
@@ -317,8 +317,8 @@ static int parse_discovery(const Table *t, const List *hfi, const uint8_t *d, un
         int r;
 
         if (d[0] != NBFT_ID_DISCOVERY)
-                return strv_extendf(&n->messages, "discovery descriptor #%u has structure id %u: skipped", pos,
-                                    d[0]);
+                return strv_extendf(&n->messages, "discovery descriptor #%u has structure id %u: skipped",
+                                    pos, d[0]);
         if (!(d[1] & NBFT_FLAG_VALID))
                 return 0;
         e.index = d[2];
@@ -326,21 +326,24 @@ static int parse_discovery(const Table *t, const List *hfi, const uint8_t *d, un
 
         q = find_hfi(t, hfi, e.hfi_index);
         if (!q)
-                return strv_extendf(&n->messages,
-                                    "discovery descriptor %u: HFI index %u names no valid HFI descriptor: skipped",
-                                    e.index, e.hfi_index);
+                return strv_extendf(
+                        &n->messages,
+                        "discovery descriptor %u: HFI index %u names no valid HFI descriptor: skipped",
+                        e.index, e.hfi_index);
         if (q[3] != NBFT_TRTYPE_TCP)
                 return strv_extendf(&n->messages,
-                                    "discovery descriptor %u: HFI %u has transport type %u, only tcp (3) is supported: skipped",
+                                    "discovery descriptor %u: HFI %u has transport type %u, only tcp (3) is "
+                                    "supported: skipped",
                                     e.index, e.hfi_index, q[3]);
         if (heap_obj(t, q + 16, &ti, &ti_len) < 0 || ti_len < TRINFO_MIN)
                 return strv_extendf(&n->messages,
-                                    "discovery descriptor %u: HFI %u has no usable transport info: skipped", e.index,
-                                    e.hfi_index);
-        if (ti[0] != NBFT_ID_HFI_TRINFO || ti[2] != NBFT_TRTYPE_TCP || !(ti[6] & NBFT_FLAG_VALID))
-                return strv_extendf(&n->messages,
-                                    "discovery descriptor %u: HFI %u transport info is not a valid tcp record: skipped",
+                                    "discovery descriptor %u: HFI %u has no usable transport info: skipped",
                                     e.index, e.hfi_index);
+        if (ti[0] != NBFT_ID_HFI_TRINFO || ti[2] != NBFT_TRTYPE_TCP || !(ti[6] & NBFT_FLAG_VALID))
+                return strv_extendf(
+                        &n->messages,
+                        "discovery descriptor %u: HFI %u transport info is not a valid tcp record: skipped",
+                        e.index, e.hfi_index);
         memcpy(e.mac, ti + 11, 6);
 
         r = heap_string(t, d + 6, &uri);
@@ -355,8 +358,8 @@ static int parse_discovery(const Table *t, const List *hfi, const uint8_t *d, un
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return strv_extendf(&n->messages, "discovery descriptor %u: address '%s' %s: skipped", e.index, uri,
-                                    why);
+                return strv_extendf(&n->messages, "discovery descriptor %u: address '%s' %s: skipped",
+                                    e.index, uri, why);
 
         r = heap_string(t, d + 12, &nqn);
         if (r == -ENOMEM)
@@ -397,11 +400,12 @@ int nbft_parse(const void *buf, size_t size, Nbft **ret, char **ret_error) {
                 return fail(ret_error, -EBADMSG, "table too short (%zu bytes)", size);
         if (memcmp(p, "NBFT", 4) != 0)
                 return fail(ret_error, -EBADMSG, "wrong signature");
-        t = (Table) { .p = p, .len = le32(p + 4) };
+        t = (Table){ .p = p, .len = le32(p + 4) };
         if (t.len < NBFT_HEADER_SIZE || t.len > NBFT_MAX_SIZE)
                 return fail(ret_error, -EBADMSG, "bad table length %u", t.len);
         if (t.len > size)
-                return fail(ret_error, -EBADMSG, "truncated: the header says %u bytes, %zu present", t.len, size);
+                return fail(ret_error, -EBADMSG, "truncated: the header says %u bytes, %zu present", t.len,
+                            size);
         for (uint32_t i = 0; i < t.len; i++)
                 sum = (uint8_t) (sum + p[i]);
         if (sum != 0)

@@ -45,24 +45,24 @@
 #define NBFT_MAX_SIZE (1024 * 1024)
 
 typedef struct NbftDiscovery {
-        unsigned index;        /* the descriptor's own index */
+        unsigned index; /* the descriptor's own index */
         unsigned hfi_index;
-        char *transport;       /* "tcp" */
-        char *traddr;          /* IPv6 without brackets; "%25" zone -> "%" */
-        char *trsvcid;         /* NULL when the URI has no port */
-        char *subsysnqn;       /* DISC_NQN when the table gives none */
-        char *host_nqn;        /* the table's host NQN when "configured", else NULL */
-        uint8_t mac[6];        /* the HFI's MAC address */
+        char *transport; /* "tcp" */
+        char *traddr; /* IPv6 without brackets; "%25" zone -> "%" */
+        char *trsvcid; /* NULL when the URI has no port */
+        char *subsysnqn; /* DISC_NQN when the table gives none */
+        char *host_nqn; /* the table's host NQN when "configured", else NULL */
+        uint8_t mac[6]; /* the HFI's MAC address */
 } NbftDiscovery;
 
 typedef struct Nbft {
-        char *host_nqn;        /* NULL when the table has none */
+        char *host_nqn; /* NULL when the table has none */
         bool host_nqn_configured;
-        char *host_id;         /* "xxxxxxxx-xxxx-..." or NULL when all zero */
+        char *host_id; /* "xxxxxxxx-xxxx-..." or NULL when all zero */
         bool host_id_configured;
         NbftDiscovery *dcs;
         size_t n_dcs;
-        char **messages;       /* descriptors skipped, and why (NULL-terminated) */
+        char **messages; /* descriptors skipped, and why (NULL-terminated) */
 } Nbft;
 
 /* Parse one table.  Returns 0, or a negative errno with *ret_error set to a

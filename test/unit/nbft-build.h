@@ -13,29 +13,29 @@
 #define NB_MAX_DC 8
 
 typedef struct NbHfi {
-        uint8_t index;       /* 0 = position + 1 */
-        uint8_t flags;       /* 0 = valid */
-        uint8_t trtype;      /* 0 = tcp (3) */
+        uint8_t index; /* 0 = position + 1 */
+        uint8_t flags; /* 0 = valid */
+        uint8_t trtype; /* 0 = tcp (3) */
         uint8_t mac[6];
 } NbHfi;
 
 typedef struct NbDc {
-        uint8_t index;       /* 0 = position + 1 */
-        uint8_t flags;       /* 0 = valid */
-        uint8_t hfi_index;   /* 0 = 1 */
+        uint8_t index; /* 0 = position + 1 */
+        uint8_t flags; /* 0 = valid */
+        uint8_t hfi_index; /* 0 = 1 */
         const char *uri;
-        const char *nqn;     /* NULL = none */
+        const char *nqn; /* NULL = none */
 } NbDc;
 
 typedef struct NbTable {
         const char *hostnqn;
-        uint8_t host_flags;  /* 0 = valid | host NQN configured | host ID configured */
+        uint8_t host_flags; /* 0 = valid | host NQN configured | host ID configured */
         uint8_t host_id[16];
         NbHfi hfi[NB_MAX_HFI];
         unsigned n_hfi;
         NbDc dc[NB_MAX_DC];
         unsigned n_dc;
-        uint16_t hfi_elen, disc_elen;   /* 0 = 32 */
+        uint16_t hfi_elen, disc_elen; /* 0 = 32 */
 } NbTable;
 
 /* Where things landed, for tests that break them on purpose. */

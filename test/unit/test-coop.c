@@ -74,10 +74,12 @@ static int setup(void **state) {
         NbTable t = {
                 .hostnqn = TABLENQN,
                 .host_id = { 0xaa, 0xaa, 0xaa, 0xaa, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 },
-                .hfi = { { .mac = { 0x52, 0x54, 0, 0, 0, 1 } }, { .mac = { 0x52, 0x54, 0, 0, 0, 2 } },
+                .hfi = { { .mac = { 0x52, 0x54, 0, 0, 0, 1 } },
+                         { .mac = { 0x52, 0x54, 0, 0, 0, 2 } },
                          { .mac = { 0x52, 0x54, 0, 0, 0, 3 } } },
                 .n_hfi = 3,
-                .dc = { { .uri = "nvme+tcp://10.0.0.1:8009/" }, { .hfi_index = 2, .uri = "nvme+tcp://10.0.0.2/" },
+                .dc = { { .uri = "nvme+tcp://10.0.0.1:8009/" },
+                        { .hfi_index = 2, .uri = "nvme+tcp://10.0.0.2/" },
                         { .hfi_index = 3, .uri = "nvme+tcp://10.0.0.3/" },
                         { .hfi_index = 2, .uri = "nvme+tcp://[fd00::4]:4420/", .nqn = "nqn.x:y" } },
                 .n_dc = 4,
@@ -97,7 +99,7 @@ static int setup(void **state) {
         table("NBFT", &t);
 
         /* A second table: host NQN not configured; a broken one; a FIFO. */
-        t = (NbTable) {
+        t = (NbTable){
                 .hostnqn = TABLENQN,
                 .host_flags = 0x3,
                 .hfi = { { .mac = { 0x52, 0x54, 0, 0, 0, 2 } } },
@@ -154,21 +156,25 @@ static void test_load(void **state) {
         assert_null(coop_hostid(NULL, TABLENQN));
 
         /* Matching DCs to their table. */
-        assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", NULL, NULL, NULL, "etha", TABLENQN, SYSNQN, false), 0);
+        assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", NULL, NULL, NULL, "etha", TABLENQN, SYSNQN, false),
+                         0);
         assert_non_null(strstr(coop_nbft_source(c, &t), "/tables/NBFT"));
         tid_done(&t);
         /* ignore-iface: no host-iface on the DC still matches. */
-        assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", "8009", NULL, NULL, NULL, TABLENQN, SYSNQN, true), 0);
+        assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", "8009", NULL, NULL, NULL, TABLENQN, SYSNQN, true),
+                         0);
         assert_non_null(coop_nbft_source(c, &t));
         tid_done(&t);
         /* Another interface, another host NQN, another port: no. */
-        assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", NULL, NULL, NULL, "ethb", TABLENQN, SYSNQN, false), 0);
+        assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", NULL, NULL, NULL, "ethb", TABLENQN, SYSNQN, false),
+                         0);
         assert_null(coop_nbft_source(c, &t));
         tid_done(&t);
         assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", NULL, NULL, NULL, NULL, NULL, SYSNQN, false), 0);
         assert_null(coop_nbft_source(c, &t));
         tid_done(&t);
-        assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", "8010", NULL, NULL, NULL, TABLENQN, SYSNQN, false), 0);
+        assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", "8010", NULL, NULL, NULL, TABLENQN, SYSNQN, false),
+                         0);
         assert_null(coop_nbft_source(c, &t));
         assert_null(coop_nbft_source(NULL, &t));
         tid_done(&t);

@@ -21,10 +21,10 @@
 static uint8_t buf[4096];
 
 static NbTable one(void) {
-        return (NbTable) {
+        return (NbTable){
                 .hostnqn = HOSTNQN,
-                .host_id = { 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x33, 0x33, 0x44, 0x44,
-                             0x55, 0x55, 0x55, 0x55, 0x55, 0x55 },
+                .host_id = { 0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x33, 0x33, 0x44, 0x44, 0x55, 0x55, 0x55,
+                             0x55, 0x55, 0x55 },
                 .hfi = { { .mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 } } },
                 .n_hfi = 1,
                 .dc = { { .uri = "nvme+tcp://192.168.100.1:8009/" } },
@@ -94,7 +94,7 @@ static void test_host_not_configured(void **state) {
         NbTable t = one();
         size_t len;
 
-        t.host_flags = 0x1;   /* valid, nothing configured */
+        t.host_flags = 0x1; /* valid, nothing configured */
         memset(t.host_id, 0, sizeof(t.host_id));
         len = nb_build(&t, buf, sizeof(buf), NULL);
         assert_int_equal(nbft_parse(buf, len, &n, NULL), 0);
@@ -121,13 +121,13 @@ static void test_several(void **state) {
         size_t len;
 
         /* HFI indices deliberately out of order: resolved by their own index field. */
-        t.hfi[0] = (NbHfi) { .index = 7, .mac = { 2, 0, 0, 0, 0, 7 } };
-        t.hfi[1] = (NbHfi) { .index = 3, .mac = { 2, 0, 0, 0, 0, 3 } };
+        t.hfi[0] = (NbHfi){ .index = 7, .mac = { 2, 0, 0, 0, 0, 7 } };
+        t.hfi[1] = (NbHfi){ .index = 3, .mac = { 2, 0, 0, 0, 0, 3 } };
         t.n_hfi = 2;
-        t.dc[0] = (NbDc) { .index = 2, .hfi_index = 3, .uri = "nvme+tcp://10.0.0.1/", .nqn = DCNQN };
-        t.dc[1] = (NbDc) { .index = 1, .hfi_index = 7, .uri = "NVME+TCP://[fe80::1%25eth0]:4420" };
-        t.dc[2] = (NbDc) { .index = 3, .hfi_index = 7, .uri = "nvme+tcp://[2001:db8::5]/" };
-        t.dc[3] = (NbDc) { .index = 4, .hfi_index = 3, .uri = "nvme+tcp://dc.example.com:8010/x?y" };
+        t.dc[0] = (NbDc){ .index = 2, .hfi_index = 3, .uri = "nvme+tcp://10.0.0.1/", .nqn = DCNQN };
+        t.dc[1] = (NbDc){ .index = 1, .hfi_index = 7, .uri = "NVME+TCP://[fe80::1%25eth0]:4420" };
+        t.dc[2] = (NbDc){ .index = 3, .hfi_index = 7, .uri = "nvme+tcp://[2001:db8::5]/" };
+        t.dc[3] = (NbDc){ .index = 4, .hfi_index = 3, .uri = "nvme+tcp://dc.example.com:8010/x?y" };
         t.n_dc = 4;
         len = nb_build(&t, buf, sizeof(buf), NULL);
         assert_int_equal(nbft_parse(buf, len, &n, NULL), 0);
@@ -156,9 +156,9 @@ static void test_larger_elements(void **state) {
         NbTable t = one();
         size_t len;
 
-        t.hfi[1] = (NbHfi) { .mac = { 2, 0, 0, 0, 0, 2 } };
+        t.hfi[1] = (NbHfi){ .mac = { 2, 0, 0, 0, 0, 2 } };
         t.n_hfi = 2;
-        t.dc[1] = (NbDc) { .hfi_index = 2, .uri = "nvme+tcp://192.168.100.2:8009/" };
+        t.dc[1] = (NbDc){ .hfi_index = 2, .uri = "nvme+tcp://192.168.100.2:8009/" };
         t.n_dc = 2;
         t.hfi_elen = 48;
         t.disc_elen = 100;
@@ -237,7 +237,7 @@ static void test_control_errors(void **state) {
         expect_error(len, -EBADMSG, "structure id 2");
 
         len = nb_build(&t, buf, sizeof(buf), &l);
-        buf[l.control + 6] = 0;   /* flags: not valid */
+        buf[l.control + 6] = 0; /* flags: not valid */
         nb_fix_checksum(buf, len);
         expect_error(len, -EBADMSG, "not valid");
 
@@ -264,7 +264,7 @@ static void test_control_errors(void **state) {
         expect_error(len, -EBADMSG, "discovery list");
 
         len = nb_build(&t, buf, sizeof(buf), &l);
-        buf[l.control + 23] = 200;   /* 200 HFIs */
+        buf[l.control + 23] = 200; /* 200 HFIs */
         nb_fix_checksum(buf, len);
         expect_error(len, -EBADMSG, "HFI list");
 
@@ -334,13 +334,13 @@ static void test_discovery_problems(void **state) {
         expect_skipped(len, "HFI index 0");
 
         t = one();
-        t.hfi[0].flags = 0x2;   /* not valid */
+        t.hfi[0].flags = 0x2; /* not valid */
         len = nb_build(&t, buf, sizeof(buf), &l);
         expect_skipped(len, "HFI index 1 names no valid HFI");
 
         t = one();
         len = nb_build(&t, buf, sizeof(buf), &l);
-        buf[l.hfi] = 4;   /* wrong structure id */
+        buf[l.hfi] = 4; /* wrong structure id */
         nb_fix_checksum(buf, len);
         expect_skipped(len, "HFI index 1 names no valid HFI");
 
@@ -450,8 +450,8 @@ static void test_mixed(void **state) {
         NbTable t = one();
         size_t len;
 
-        t.dc[1] = (NbDc) { .hfi_index = 5, .uri = "nvme+tcp://10.0.0.2/" };
-        t.dc[2] = (NbDc) { .uri = "nvme+tcp://10.0.0.3:8009" };
+        t.dc[1] = (NbDc){ .hfi_index = 5, .uri = "nvme+tcp://10.0.0.2/" };
+        t.dc[2] = (NbDc){ .uri = "nvme+tcp://10.0.0.3:8009" };
         t.n_dc = 3;
         len = nb_build(&t, buf, sizeof(buf), NULL);
         assert_int_equal(nbft_parse(buf, len, &n, NULL), 0);
