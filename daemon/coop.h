@@ -36,8 +36,8 @@ typedef struct Coop {
         size_t n_hosts;
 } Coop;
 
-/* Read every NBFT* regular file of tables_dir (NULL: COOP_NBFT_DIR) and find
- * the HFIs' interfaces under net_dir (NULL: COOP_NET_DIR).  Problems with a
+/* Read every NBFT* regular file of tables_dir (NULL or "": COOP_NBFT_DIR) and
+ * find the HFIs' interfaces under net_dir (NULL or "": COOP_NET_DIR).  Problems with a
  * table are logged and the table skipped; only -ENOMEM fails.  hostnqn is
  * the system's (the default of the normalised TIDs). */
 int coop_new(Coop **ret, const char *tables_dir, const char *net_dir, const char *hostnqn);
