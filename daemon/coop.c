@@ -314,8 +314,8 @@ int coop_new(Coop **ret, const char *tables_dir, const char *net_dir, const char
         c = calloc(1, sizeof(Coop));
         if (!c)
                 return -ENOMEM;
-        r = load_tables(c, isempty(tables_dir) ? COOP_NBFT_DIR : tables_dir, isempty(net_dir) ? COOP_NET_DIR : net_dir,
-                        hostnqn);
+        r = load_tables(c, isempty(tables_dir) ? COOP_NBFT_DIR : tables_dir,
+                        isempty(net_dir) ? COOP_NET_DIR : net_dir, hostnqn);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);
