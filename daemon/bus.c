@@ -131,7 +131,7 @@ static void dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, Kv *kv) 
                 int64_t p = m->conf->zeroconf_persistence_sec;
                 uint64_t now = 0;
 
-                dc_format_timer(dc->unresponsive_timer, p < 0 ? 0 : (uint64_t) p * USEC_PER_SEC,
+                dc_format_timer(dc->unresponsive_timer, p < 0 ? 0 : usec_from_sec(p),
                                 timer, sizeof(timer));
                 (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
                 kv_add(kv, "unresponsive timer", timer);

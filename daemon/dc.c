@@ -531,12 +531,12 @@ static void dc_update_unresponsive(Dc *dc) {
         (void) sd_event_now(dc->manager->event, CLOCK_MONOTONIC, &now);
         dc->unresponsive_since = now ?: 1;
         if (dc->unresponsive_timer) {
-                r = sd_event_source_set_time(dc->unresponsive_timer, now + (uint64_t) persist * USEC_PER_SEC);
+                r = sd_event_source_set_time(dc->unresponsive_timer, usec_add(now, usec_from_sec(persist)));
                 if (r >= 0)
                         r = sd_event_source_set_enabled(dc->unresponsive_timer, SD_EVENT_ONESHOT);
         } else
                 r = sd_event_add_time(dc->manager->event, &dc->unresponsive_timer, CLOCK_MONOTONIC,
-                                      now + (uint64_t) persist * USEC_PER_SEC, USEC_PER_SEC,
+                                      usec_add(now, usec_from_sec(persist)), USEC_PER_SEC,
                                       on_unresponsive_timer, dc);
         if (r < 0)
                 dc_log_errno(dc, LOG_ERR, r, "Failed to arm the unresponsive timer: %m");

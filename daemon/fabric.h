@@ -163,7 +163,4 @@ int fabric_find_existing(const FabricHost *host, const Tid *tid, char *ret_devic
 int fabric_submit(Fabric *f, const char *device, int (*fn)(void *arg), void *arg,
                   FabricDoneFn cb, void *userdata, FabricOp **ret_op);
 
-static inline void fabric_freep(Fabric **f) {
-        if (*f)
-                *f = fabric_free(*f);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Fabric *, fabric_free);

@@ -221,6 +221,9 @@ static int manager_load_cache(Manager *m) {
         size_t n = 0;
         int r;
 
+        r = cache_remove_stale_temp(m->cache_path);
+        if (r > 0)
+                log_info("Removed %d temporary file(s) of interrupted saves next to %s", r, m->cache_path);
         r = cache_load(m->cache_path, &e, &n, &err);
         if (r == -ENOENT)
                 return 0;
@@ -616,7 +619,8 @@ static int manager_reload(Manager *m) {
         (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
         r = conf_load(m->conf_file, &c);
         if (r < 0) {
-                log_warning_errno(r, "Cannot read %s, keeping the current configuration: %m", m->conf_file);
+                log_warning("Cannot read %s, keeping the current configuration: %s", m->conf_file,
+                            conf_strerror(r));
                 goto done;
         }
         for (char **w = c->warnings; w && *w; w++)

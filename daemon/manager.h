@@ -76,7 +76,4 @@ int manager_set_tron(Manager *m, bool on);
 Dc *manager_find_dc(Manager *m, const Tid *tid);
 Dc *manager_find_dc_by_device(Manager *m, const char *device);
 
-static inline void manager_freep(Manager **m) {
-        if (*m)
-                *m = manager_free(*m);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);

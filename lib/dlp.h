@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
+
 typedef enum DlpKey {
         DLPE_TRTYPE,
         DLPE_ADRFAM,
@@ -123,7 +125,4 @@ typedef int (*DlpReadFn)(void *ud, uint64_t offset, void *buf, size_t len, bool 
 int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries,
               Dlp **ret, unsigned *ret_retries, size_t *ret_dropped);
 
-static inline void dlp_freep(Dlp **d) {
-        if (*d)
-                *d = dlp_free(*d);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Dlp *, dlp_free);

@@ -246,6 +246,8 @@ struct json_object *json_conf(const Conf *c) {
         (void) add(dccm, "persistent-connections", json_object_new_boolean(c->persistent_connections));
         (void) add(dccm, "zeroconf-connections-persistence",
                    json_object_new_int64(c->zeroconf_persistence_sec));
+        (void) add(dccm, "max-referrals-per-dc", json_object_new_int64(c->max_referrals_per_dc));
+        (void) add(dccm, "max-dcs", json_object_new_int64(c->max_dcs));
         (void) add(o, "Discovery controller connection management", dccm);
 
         (void) add(ctrls, "controller", json_controller_array(c->controllers, c->n_controllers));
