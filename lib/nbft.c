@@ -102,6 +102,28 @@ static int heap_string(const Table *t, const uint8_t *ref, char **ret) {
         return 0;
 }
 
+/* What goes into the kernel's "key=value,key=value" connect string must not
+ * hold ',', '=' or blanks: NULL if nqn is acceptable, else why not. */
+static const char *nqn_problem(const char *nqn) {
+        if (strlen(nqn) > NVMF_NQN_MAX)
+                return "is too long";
+        if (strncmp(nqn, "nqn.", 4) != 0)
+                return "does not start with 'nqn.'";
+        if (nqn[strcspn(nqn, ",= ")])
+                return "holds ',', '=' or a blank";
+        return NULL;
+}
+
+/* A host name or IP literal, with an optional "%zone": letters, digits and
+ * ".-:_%" only. */
+static bool addr_chars_ok(const char *s) {
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                      strchr(".-:_%", *s)))
+                        return false;
+        return true;
+}
+
 static const char *heap_strerror(int e) {
         return e == -EILSEQ ? "holds a non-printable byte" : "lies outside the heap";
 }
@@ -206,6 +228,10 @@ static int parse_uri(const char *uri, char **ret_addr, char **ret_port, const ch
                         c += 2;
         }
         addr[n] = 0;
+        if (!addr_chars_ok(addr)) {
+                *why = "has an address with characters no host name or IP address has";
+                return -EINVAL;
+        }
         if (*a == '[' && ip_family_of(addr) != 6) {
                 *why = "has a bracketed address that is not IPv6";
                 return -EINVAL;
@@ -283,11 +309,13 @@ static int parse_host(const Table *t, const uint8_t *ctl, Nbft *n, char **ret_er
         e = heap_string(t, h + 18, &n->host_nqn);
         if (e == -ENOMEM)
                 return e;
-        if (e < 0 || (n->host_nqn && strlen(n->host_nqn) > NVMF_NQN_MAX)) {
+        if (e < 0 || (n->host_nqn && nqn_problem(n->host_nqn))) {
+                const char *why = e < 0 ? heap_strerror(e) : nqn_problem(n->host_nqn);
+                int r = strv_extendf(&n->messages, "host NQN %s: ignored", why);
+
                 n->host_nqn = mfree(n->host_nqn);
                 n->host_nqn_configured = false;
-                return strv_extendf(&n->messages, "host NQN %s: ignored",
-                                    e < 0 ? heap_strerror(e) : "is too long");
+                return r;
         }
         if (!n->host_nqn)
                 n->host_nqn_configured = false;
@@ -364,9 +392,9 @@ static int parse_discovery(const Table *t, const List *hfi, const uint8_t *d, un
         r = heap_string(t, d + 12, &nqn);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0 || (nqn && strlen(nqn) > NVMF_NQN_MAX))
+        if (r < 0 || (nqn && nqn_problem(nqn)))
                 return strv_extendf(&n->messages, "discovery descriptor %u: NQN %s: skipped", e.index,
-                                    r < 0 ? heap_strerror(r) : "is too long");
+                                    r < 0 ? heap_strerror(r) : nqn_problem(nqn));
 
         e.transport = strdup("tcp");
         e.subsysnqn = nqn ? TAKE_PTR(nqn) : strdup(DISC_NQN);

@@ -31,7 +31,9 @@
  * Errors in the table as a whole (size, signature, revision, checksum,
  * control descriptor, list bounds) reject it.  A discovery descriptor that
  * is unusable on its own (bad URI, HFI index that resolves to no valid HFI,
- * unsupported transport, bad string) is skipped with a message; descriptors
+ * unsupported transport, bad string: an address with characters no host
+ * name or IP address has, an NQN not starting with "nqn." or holding ',',
+ * '=' or a blank) is skipped with a message; descriptors
  * whose valid flag is clear are skipped silently (the spec calls them
  * reserved).  The security profile is not used: stafd has no TLS.
  */

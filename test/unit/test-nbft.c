@@ -308,6 +308,18 @@ static void test_host_problems(void **state) {
         assert_int_equal(strv_length(n->messages), 1);
         n = nbft_free(n);
 
+        /* A host NQN that is not one. */
+        t.hostnqn = "nqn.x,hostid=y";
+        len = nb_build(&t, buf, sizeof(buf), &l);
+        assert_int_equal(nbft_parse(buf, len, &n, NULL), 0);
+        assert_null(n->host_nqn);
+        assert_false(n->host_nqn_configured);
+        assert_int_equal(n->n_dcs, 1);
+        assert_null(n->dcs[0].host_nqn);
+        assert_non_null(strstr(n->messages[0], "holds ','"));
+        n = nbft_free(n);
+        t = one();
+
         /* Non-printable host NQN. */
         len = nb_build(&t, buf, sizeof(buf), &l);
         buf[nb_get_le32(buf + l.host + 18)] = 0x01;
@@ -401,6 +413,25 @@ static void test_discovery_problems(void **state) {
         nb_fix_checksum(buf, len);
         expect_skipped(len, "non-printable");
 
+        /* NQNs that would not survive the kernel's connect string. */
+        {
+                static const struct {
+                        const char *nqn, *why;
+                } bad[] = {
+                        { "nqn.x,hostnqn=y", "holds ','" },
+                        { "nqn.x=y", "holds ','" },
+                        { "nqn.x y", "holds ','" },
+                        { "iqn.2001-04.com.example", "does not start with 'nqn.'" },
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                        t = one();
+                        t.dc[0].nqn = bad[i].nqn;
+                        len = nb_build(&t, buf, sizeof(buf), &l);
+                        expect_skipped(len, bad[i].why);
+                }
+        }
+
         /* NQN too long. */
         {
                 char nqn[300];
@@ -432,6 +463,10 @@ static void test_bad_uris(void **state) {
                 { "nvme+tcp://10.0.0.1:99999999999999999999/", "bad port" },
                 { "nvme+tcp://10.0.0.1:80a/", "bad port" },
                 { "nvme+tcp://user@10.0.0.1/", "user information" },
+                { "nvme+tcp://10.0.0.1,host_iface=x:8009/", "characters no host name" },
+                { "nvme+tcp://a=b/", "characters no host name" },
+                { "nvme+tcp://a b/", "characters no host name" },
+                { "nvme+tcp://[fe80::1%25eth0,x]/", "characters no host name" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
