@@ -13,7 +13,7 @@
 #include "bus.h"
 #include "cache.h"
 #include "config.h"
-#include "coop.h"
+#include "firmware.h"
 #include "dc.h"
 #include "fabric.h"
 #include "filter.h"
@@ -257,7 +257,7 @@ static int manager_load_cache(Manager *m) {
  * name (exclusions apply to both spellings).  Returns a shallow copy of the
  * configuration whose controller list is *ret_list (free both with free()). */
 static int resolve_configured(Manager *m, Conf *ret_conf, ConfController **ret_list) {
-        size_t n = 0, n_nbft = m->coop ? m->coop->n_nbft : 0;
+        size_t n = 0, n_nbft = m->firmware ? m->firmware->n_nbft : 0;
         ConfController *l;
 
         l = calloc(m->conf->n_controllers + n_nbft ?: 1, sizeof(ConfController));
@@ -267,7 +267,7 @@ static int resolve_configured(Manager *m, Conf *ret_conf, ConfController **ret_l
          * for a DC named in both). */
         for (size_t i = 0; i < m->conf->n_controllers + n_nbft; i++) {
                 const ConfController *c = i < m->conf->n_controllers ? &m->conf->controllers[i]
-                                                                     : &m->coop->nbft[i - m->conf->n_controllers].conf;
+                                                                     : &m->firmware->nbft[i - m->conf->n_controllers].conf;
                 const char *addr = NULL;
                 Tid t;
                 int r;
@@ -433,8 +433,8 @@ static int build_and_reconcile(Manager *m) {
                 if (!m->dcs[i]->started) {
                         m->dcs[i]->started = true;
                         /* NBFT: where the DC came from, and the host ID that goes with the table's NQN. */
-                        m->dcs[i]->nbft = coop_nbft_source(m->coop, &m->dcs[i]->tid);
-                        m->dcs[i]->hostid = coop_hostid(m->coop, m->dcs[i]->tid.host_nqn);
+                        m->dcs[i]->nbft = firmware_nbft_source(m->firmware, &m->dcs[i]->tid);
+                        m->dcs[i]->hostid = firmware_hostid(m->firmware, m->dcs[i]->tid.host_nqn);
                         dc_start(m->dcs[i]);
                 }
 
@@ -727,7 +727,7 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 log_warning_errno(r, "No uevents: AENs and removals will not be seen: %m");
 
-        r = coop_new(&m->coop, getenv("STAFD_NBFT_DIR"), NULL, m->sys->hostnqn);
+        r = firmware_new(&m->firmware, getenv("STAFD_NBFT_DIR"), NULL, m->sys->hostnqn);
         if (r < 0)
                 return log_oom();
 
@@ -753,7 +753,7 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_zombies; i++)
                 dc_free(m->zombies[i]);
         free(m->zombies);
-        coop_free(m->coop);
+        firmware_free(m->firmware);
         zeroconf_free(m->zeroconf);
         udev_free(m->udev);
         sd_event_source_disable_unref(m->reconcile_timer);

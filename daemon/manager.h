@@ -9,7 +9,7 @@
 #include "conf.h"
 #include "reconcile.h"
 
-typedef struct Coop Coop;
+typedef struct Firmware Firmware;
 typedef struct Dc Dc;
 typedef struct Fabric Fabric;
 typedef struct Resolver Resolver;
@@ -30,7 +30,7 @@ typedef struct Manager {
         Resolver *resolver;
         Udev *udev;
         Zeroconf *zeroconf;
-        Coop *coop;             /* NBFT discovery controllers (daemon/coop.c) */
+        Firmware *firmware;             /* NBFT discovery controllers (daemon/firmware.c) */
 
         char *conf_file;
         char *sys_conf_file;

@@ -10,18 +10,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "coop.h"
+#include "firmware.h"
 #include "log.h"
 #include "macro.h"
 #include "nbft.h"
 
-static void nbft_dc_done(CoopNbftDc *d) {
+static void nbft_dc_done(FirmwareDc *d) {
         conf_controller_done(&d->conf);
         tid_done(&d->tid);
         free(d->file);
 }
 
-Coop *coop_free(Coop *c) {
+Firmware *firmware_free(Firmware *c) {
         if (!c)
                 return NULL;
         for (size_t i = 0; i < c->n_nbft; i++)
@@ -96,8 +96,8 @@ static bool iface_of_mac(const char *net_dir, const char *mac, char *buf, size_t
         return matches > 0;
 }
 
-static int add_host(Coop *c, const Nbft *n, const char *file) {
-        CoopHost *t;
+static int add_host(Firmware *c, const Nbft *n, const char *file) {
+        FirmwareHost *t;
 
         if (!n->host_nqn_configured || !n->host_id)
                 return 0;
@@ -110,11 +110,11 @@ static int add_host(Coop *c, const Nbft *n, const char *file) {
                                             c->hosts[i].hostid);
                         return 0;
                 }
-        t = realloc(c->hosts, sizeof(CoopHost) * (c->n_hosts + 1));
+        t = realloc(c->hosts, sizeof(FirmwareHost) * (c->n_hosts + 1));
         if (!t)
                 return -ENOMEM;
         c->hosts = t;
-        t[c->n_hosts] = (CoopHost){ strdup(n->host_nqn), strdup(n->host_id) };
+        t[c->n_hosts] = (FirmwareHost){ strdup(n->host_nqn), strdup(n->host_id) };
         if (!t[c->n_hosts].hostnqn || !t[c->n_hosts].hostid) {
                 free(t[c->n_hosts].hostnqn);
                 free(t[c->n_hosts].hostid);
@@ -149,10 +149,10 @@ static const char *hfi_iface(HfiIface cache[256], const NbftDiscovery *d, const 
         return h->iface;
 }
 
-static int add_dc(Coop *c, const NbftDiscovery *d, const char *file, const char *iface,
+static int add_dc(Firmware *c, const NbftDiscovery *d, const char *file, const char *iface,
                   const char *hostnqn) {
         _cleanup_free_ char *name = NULL;
-        CoopNbftDc e = {}, *t;
+        FirmwareDc e = {}, *t;
         char mac[18];
         int r;
 
@@ -181,7 +181,7 @@ static int add_dc(Coop *c, const NbftDiscovery *d, const char *file, const char 
                 nbft_dc_done(&e);
                 return r;
         }
-        t = realloc(c->nbft, sizeof(CoopNbftDc) * (c->n_nbft + 1));
+        t = realloc(c->nbft, sizeof(FirmwareDc) * (c->n_nbft + 1));
         if (!t) {
                 nbft_dc_done(&e);
                 return -ENOMEM;
@@ -236,7 +236,7 @@ static int nbft_filter(const struct dirent *de) {
         return strncmp(de->d_name, "NBFT", 4) == 0;
 }
 
-static int load_tables(Coop *c, const char *dir, const char *net_dir, const char *hostnqn) {
+static int load_tables(Firmware *c, const char *dir, const char *net_dir, const char *hostnqn) {
         _cleanup_free_ struct dirent **list = NULL;
         _cleanup_close_ int dir_fd = -EBADF;
         int n, r = 0;
@@ -307,22 +307,22 @@ next:
         return r;
 }
 
-int coop_new(Coop **ret, const char *tables_dir, const char *net_dir, const char *hostnqn) {
-        _cleanup_(coop_freep) Coop *c = NULL;
+int firmware_new(Firmware **ret, const char *tables_dir, const char *net_dir, const char *hostnqn) {
+        _cleanup_(firmware_freep) Firmware *c = NULL;
         int r;
 
-        c = calloc(1, sizeof(Coop));
+        c = calloc(1, sizeof(Firmware));
         if (!c)
                 return -ENOMEM;
-        r = load_tables(c, isempty(tables_dir) ? COOP_NBFT_DIR : tables_dir,
-                        isempty(net_dir) ? COOP_NET_DIR : net_dir, hostnqn);
+        r = load_tables(c, isempty(tables_dir) ? FIRMWARE_NBFT_DIR : tables_dir,
+                        isempty(net_dir) ? FIRMWARE_NET_DIR : net_dir, hostnqn);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);
         return 0;
 }
 
-const char *coop_nbft_source(const Coop *c, const Tid *tid) {
+const char *firmware_nbft_source(const Firmware *c, const Tid *tid) {
         for (size_t i = 0; c && i < c->n_nbft; i++) {
                 const Tid *t = &c->nbft[i].tid;
 
@@ -336,7 +336,7 @@ const char *coop_nbft_source(const Coop *c, const Tid *tid) {
         return NULL;
 }
 
-const char *coop_hostid(const Coop *c, const char *hostnqn) {
+const char *firmware_hostid(const Firmware *c, const char *hostnqn) {
         for (size_t i = 0; c && hostnqn && i < c->n_hosts; i++)
                 if (streq(c->hosts[i].hostnqn, hostnqn))
                         return c->hosts[i].hostid;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* daemon/coop: NBFT files -> controller= entries, the HFI's interface found
+/* daemon/firmware: NBFT files -> controller= entries, the HFI's interface found
  * by MAC in a fake /sys/class/net. */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,14 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "coop.h"
+#include "firmware.h"
 #include "macro.h"
 #include "nbft-build.h"
 
 #define SYSNQN "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001"
 #define TABLENQN "nqn.2014-08.org.nvmexpress:uuid:aaaaaaaa-0000-0000-0000-000000000002"
 
-static char root[] = "/tmp/test-coop-XXXXXX";
+static char root[] = "/tmp/test-firmware-XXXXXX";
 
 static void put(const char *rel, const char *text) {
         char path[512];
@@ -122,13 +122,13 @@ static int teardown(void **state) {
 }
 
 static void test_load(void **state) {
-        _cleanup_(coop_freep) Coop *c = NULL;
+        _cleanup_(firmware_freep) Firmware *c = NULL;
         char tables[512], net[512];
         Tid t;
 
         (void) snprintf(tables, sizeof(tables), "%s/tables", root);
         (void) snprintf(net, sizeof(net), "%s/net", root);
-        assert_int_equal(coop_new(&c, tables, net, SYSNQN), 0);
+        assert_int_equal(firmware_new(&c, tables, net, SYSNQN), 0);
         assert_int_equal(c->n_nbft, 5);
 
         assert_string_equal(c->nbft[0].conf.traddr, "10.0.0.1");
@@ -150,40 +150,40 @@ static void test_load(void **state) {
         assert_non_null(strstr(c->nbft[4].file, "/tables/NBFT1"));
 
         /* The host ID goes with the configured NQN only. */
-        assert_string_equal(coop_hostid(c, TABLENQN), "aaaaaaaa-0000-0000-0000-000000000002");
-        assert_null(coop_hostid(c, SYSNQN));
-        assert_null(coop_hostid(c, NULL));
-        assert_null(coop_hostid(NULL, TABLENQN));
+        assert_string_equal(firmware_hostid(c, TABLENQN), "aaaaaaaa-0000-0000-0000-000000000002");
+        assert_null(firmware_hostid(c, SYSNQN));
+        assert_null(firmware_hostid(c, NULL));
+        assert_null(firmware_hostid(NULL, TABLENQN));
 
         /* Matching DCs to their table. */
         assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", NULL, NULL, NULL, "etha", TABLENQN, SYSNQN, false),
                          0);
-        assert_non_null(strstr(coop_nbft_source(c, &t), "/tables/NBFT"));
+        assert_non_null(strstr(firmware_nbft_source(c, &t), "/tables/NBFT"));
         tid_done(&t);
         /* ignore-iface: no host-iface on the DC still matches. */
         assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", "8009", NULL, NULL, NULL, TABLENQN, SYSNQN, true),
                          0);
-        assert_non_null(coop_nbft_source(c, &t));
+        assert_non_null(firmware_nbft_source(c, &t));
         tid_done(&t);
         /* Another interface, another host NQN, another port: no. */
         assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", NULL, NULL, NULL, "ethb", TABLENQN, SYSNQN, false),
                          0);
-        assert_null(coop_nbft_source(c, &t));
+        assert_null(firmware_nbft_source(c, &t));
         tid_done(&t);
         assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", NULL, NULL, NULL, NULL, NULL, SYSNQN, false), 0);
-        assert_null(coop_nbft_source(c, &t));
+        assert_null(firmware_nbft_source(c, &t));
         tid_done(&t);
         assert_int_equal(tid_init(&t, "tcp", "10.0.0.2", "8010", NULL, NULL, NULL, TABLENQN, SYSNQN, false),
                          0);
-        assert_null(coop_nbft_source(c, &t));
-        assert_null(coop_nbft_source(NULL, &t));
+        assert_null(firmware_nbft_source(c, &t));
+        assert_null(firmware_nbft_source(NULL, &t));
         tid_done(&t);
 }
 
 static void test_no_dir(void **state) {
-        _cleanup_(coop_freep) Coop *c = NULL;
+        _cleanup_(firmware_freep) Firmware *c = NULL;
 
-        assert_int_equal(coop_new(&c, "/nonexistent/tables", "/nonexistent/net", SYSNQN), 0);
+        assert_int_equal(firmware_new(&c, "/nonexistent/tables", "/nonexistent/net", SYSNQN), 0);
         assert_int_equal(c->n_nbft, 0);
         assert_int_equal(c->n_hosts, 0);
 }
