@@ -114,6 +114,8 @@ static void dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, Kv *kv) 
 
         dc_format_timer(dc->timers[DC_TIMER_CONNECT], dc->intervals[DC_TIMER_CONNECT], timer, sizeof(timer));
         kv_add(kv, "origin", dc_origin_to_string(dc->origin));
+        if (dc->nbft)
+                kv_add(kv, "nbft", dc->nbft);   /* found in this NVMe Boot Firmware Table */
         kv_add(kv, "connected", dc_is_connected(dc) ? "True" : "False");
         kv_add(kv, "owner", coop_owner(m->coop, dc));  /* registry owner, "" = none */
         kv_addf(kv, "connect attempts", "%u", dc->connect_attempts);

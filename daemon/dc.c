@@ -218,7 +218,7 @@ static void dc_host(const Dc *dc, FabricHost *ret) {
 
         *ret = (FabricHost) {
                 .hostnqn = dc->tid.host_nqn,
-                .hostid = s->hostid,
+                .hostid = dc->hostid ?: s->hostid,
                 .hostkey = s->hostkey,
                 .symname = s->symname,
         };

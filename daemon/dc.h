@@ -40,6 +40,8 @@ typedef struct Dc {
         char *name;            /* printable TID, for logs */
         DcOrigin origin;
         ConfController *conf;  /* copy of the controller= entry, or NULL */
+        const char *nbft;      /* NBFT file naming this DC, or NULL (owned by Manager.firmware) */
+        const char *hostid;    /* host ID for its host NQN from an NBFT, or NULL = sys.conf's */
 
         char device[32];       /* "" when no kernel controller is known */
         FabricCtrlInfo info;   /* sysfs identity of the device */

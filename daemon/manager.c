@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "config.h"
 #include "coop.h"
+#include "firmware.h"
 #include "dc.h"
 #include "fabric.h"
 #include "filter.h"
@@ -381,14 +382,17 @@ static int manager_load_cache(Manager *m) {
  * name (exclusions apply to both spellings).  Returns a shallow copy of the
  * configuration whose controller list is *ret_list (free both with free()). */
 static int resolve_configured(Manager *m, Conf *ret_conf, ConfController **ret_list) {
+        size_t n = 0, n_nbft = m->firmware ? m->firmware->n_nbft : 0;
         ConfController *l;
-        size_t n = 0;
 
-        l = calloc(m->conf->n_controllers ?: 1, sizeof(ConfController));
+        l = calloc(m->conf->n_controllers + n_nbft ?: 1, sizeof(ConfController));
         if (!l)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->conf->n_controllers; i++) {
-                const ConfController *c = &m->conf->controllers[i];
+        /* NBFT DCs count as configured, after stafd.conf's lines (which win
+         * for a DC named in both). */
+        for (size_t i = 0; i < m->conf->n_controllers + n_nbft; i++) {
+                const ConfController *c = i < m->conf->n_controllers ? &m->conf->controllers[i]
+                                                                     : &m->firmware->nbft[i - m->conf->n_controllers].conf;
                 const char *addr = NULL;
                 Tid t;
                 int r;
@@ -562,6 +566,9 @@ static int on_start_slice(sd_event_source *s, void *userdata) {
                 if (dc->started)
                         continue;
                 dc->started = true;
+                /* NBFT: where the DC came from, and the host ID that goes with the table's NQN. */
+                dc->nbft = firmware_nbft_source(m->firmware, &dc->tid);
+                dc->hostid = firmware_hostid(m->firmware, dc->tid.host_nqn);
                 dc_start(dc);
                 started++;
         }
@@ -1004,6 +1011,9 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         r = coop_new(&m->coop, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up host cooperation: %m");
+        r = firmware_new(&m->firmware, getenv("STAFD_NBFT_DIR"), NULL, m->sys->hostnqn);
+        if (r < 0)
+                return log_oom();
 
         (void) manager_load_cache(m);
 
@@ -1037,6 +1047,7 @@ Manager *manager_free(Manager *m) {
                 m->fabric = fabric_free(m->fabric);
         m->resolver = resolver_free(m->resolver);
         sd_event_source_disable_unref(m->stop_timer);
+        firmware_free(m->firmware);
         zeroconf_free(m->zeroconf);
         udev_free(m->udev);
         handoff_free(m->handoff);

@@ -11,6 +11,7 @@
 
 typedef struct BusCreds BusCreds;
 typedef struct Coop Coop;
+typedef struct Firmware Firmware;
 typedef struct Dc Dc;
 typedef struct Fabric Fabric;
 typedef struct Handoff Handoff;
@@ -35,6 +36,7 @@ typedef struct Manager {
         Handoff *handoff;
         Zeroconf *zeroconf;
         Coop *coop;             /* host cooperation: exclusion list, ownership registry */
+        Firmware *firmware;             /* NBFT discovery controllers (daemon/firmware.c) */
 
         char *conf_file;
         char *sys_conf_file;
