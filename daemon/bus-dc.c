@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bus-dc.h"
+#include "coop.h"
 #include "macro.h"
 #include "utf8.h"
 
@@ -115,8 +116,13 @@ static void dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, Kv *kv) 
 
         dc_format_timer(dc->timers[DC_TIMER_CONNECT], dc->intervals[DC_TIMER_CONNECT], timer, sizeof(timer));
         kv_add(kv, "origin", dc_origin_to_string(dc->origin));
+        if (dc->nbft)
+                kv_add(kv, "nbft", dc->nbft);   /* found in this NVMe Boot Firmware Table */
         kv_add(kv, "connected", dc_is_connected(dc) ? "True" : "False");
+        kv_add(kv, "owner", coop_owner(m->coop, dc));  /* registry owner, "" = none */
         kv_addf(kv, "connect attempts", "%u", dc->connect_attempts);
+        kv_addf(kv, "rejected referrals", "%u", dc->n_rejected);
+        kv_addf(kv, "referrals over limits", "%u", dc->n_capped);
         kv_add(kv, "retry connect timer", timer);
         kv_add(kv, "hostid", dc->info.hostid);
         kv_add(kv, "hostnqn", dc->info.hostnqn);

@@ -263,6 +263,11 @@ static int method_process_info(sd_bus_message *msg, void *userdata, sd_bus_error
         /* Callers whose uid or answer budget is tracked (bus-creds). */
         (void) snprintf(n, sizeof(n), "%zu", bus_creds_size(m->bus_creds));
         (void) json_add_string(o, "bus peers", n);
+        /* Transport ids from outside that failed validation. */
+        (void) snprintf(n, sizeof(n), "%u",
+                        m->n_rejected_referrals + m->n_rejected_conf + m->n_rejected_cache +
+                        (m->zeroconf ? zeroconf_n_rejected(m->zeroconf) : 0));
+        (void) json_add_string(o, "rejected transport ids", n);
 
         s = json_to_string_dup(o, false);
         if (!s)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coop.h"
 #include "dc.h"
 #include "log.h"
 #include "macro.h"
@@ -217,7 +218,7 @@ static void dc_host(const Dc *dc, FabricHost *ret) {
 
         *ret = (FabricHost) {
                 .hostnqn = dc->tid.host_nqn,
-                .hostid = s->hostid,
+                .hostid = dc->hostid ?: s->hostid,
                 .hostkey = s->hostkey,
                 .symname = s->symname,
         };
@@ -243,6 +244,7 @@ static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
                 dc_log(dc, LOG_INFO, "Connected after earlier failures");
         else
                 dc_log(dc, LOG_INFO, "Connected");
+        coop_dc_connected(dc->manager->coop, dc);  /* coop: ownership registry */
         manager_schedule_save(dc->manager);
 
         /* DIM registration only with DCs that support it. */
@@ -586,7 +588,8 @@ bool dc_begin_delete(Dc *dc, bool disconnect) {
                 return false;
         }
 
-        if (disconnect && dc->device[0]) {
+        /* coop: never disconnect a controller another orchestrator owns. */
+        if (disconnect && dc->device[0] && coop_may_disconnect(m->coop, dc)) {
                 dc_log(dc, LOG_INFO, "Disconnecting");
                 /* The device stays owned until the disconnect completes. */
                 manager_disconnect(m, dc->device, dc->name);

@@ -10,6 +10,8 @@
 #include "reconcile.h"
 
 typedef struct BusCreds BusCreds;
+typedef struct Coop Coop;
+typedef struct Firmware Firmware;
 typedef struct Dc Dc;
 typedef struct Fabric Fabric;
 typedef struct Handoff Handoff;
@@ -33,6 +35,8 @@ typedef struct Manager {
         Udev *udev;
         Handoff *handoff;
         Zeroconf *zeroconf;
+        Coop *coop;             /* host cooperation: exclusion list, ownership registry */
+        Firmware *firmware;             /* NBFT discovery controllers (daemon/firmware.c) */
 
         char *conf_file;
         char *sys_conf_file;
@@ -40,8 +44,27 @@ typedef struct Manager {
         SysConf *sys;
         bool tron;
 
+        /* The DC set: dcs[] keeps the order (cache, then creation: caps and
+         * slices follow it), dc_index finds a DC by normalised TID. */
         Dc **dcs;
         size_t n_dcs;
+        TidIndex *dc_index;
+        /* Device -> DC: by_devnum[N] caches the DC that owns "nvmeN" (checked
+         * against dc->device on use; a miss falls back to a scan). */
+        Dc **by_devnum;
+        size_t n_by_devnum;
+        /* DCs not started yet are started in slices, from a deferred event,
+         * so that no loop iteration runs long (100 000 configured DCs). */
+        sd_event_source *start_event;
+        size_t start_cursor;
+        bool save_after_passes;         /* DCs were added in an unfinished multi-pass reconciliation */
+
+        /* Entries from outside rejected by validation (process_info). */
+        unsigned n_rejected_referrals;  /* in DC logs, at the last reconciliation */
+        unsigned n_rejected_conf;       /* controller= lines of the current configuration */
+        unsigned n_rejected_cache;      /* cache entries at load */
+        unsigned n_capped_mdns;         /* mDNS DCs over max-dcs, last reconciliation */
+        const Conf *conf_checked;       /* configuration whose rejects were logged */
 
         /* Reconciliation is coalesced: any trigger (re)starts this timer. */
         sd_event_source *reconcile_timer;
@@ -52,7 +75,7 @@ typedef struct Manager {
 
         bool stopping;
         /* DCs being deleted that wait for an in-flight operation before disconnecting. */
-        Dc **zombies;
+        Dc **zombies;           /* unordered; dc->zombie_slot is the position */
         size_t n_zombies;
         /* Disconnects in flight: stopping waits for them. */
         unsigned n_disconnecting;
