@@ -253,7 +253,12 @@ class Monitor:
         self.f = open(self.path, 'w')
         self.p = subprocess.Popen(['busctl', '--system', 'monitor', '--json=short', BUSNAME],
                                   env=env.env, stdout=self.f, stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
+
+        # Listening once it sees our own ping go by (no fixed sleep).
+        def sees_ping():
+            env.busctl('call', BUSNAME, OBJPATH, 'org.freedesktop.DBus.Peer', 'Ping')
+            return any(m.get('member') == 'Ping' for m in self.messages())
+        wait_for(sees_ping, 10, 'busctl monitor listening')
 
     def messages(self):
         out = []
