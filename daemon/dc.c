@@ -9,7 +9,6 @@
 #include "dc.h"
 #include "log.h"
 #include "macro.h"
-#include "manager.h"
 #include "sysfs.h"
 
 /* Retry schedule of the spec (section 5). */
@@ -26,18 +25,23 @@
 
 static void dc_kick(Dc *dc);
 
+/* The current configuration (a reload replaces it). */
+static const Conf *dc_conf(const Dc *dc) {
+        return dc->ctx->cb->conf(dc->ctx->userdata);
+}
+
 const char *dc_device(const Dc *dc) {
         return dc->device[0] ? dc->device : "nvme?";
 }
 
-int dc_new(Dc **ret, Manager *m, const Tid *tid, DcOrigin origin, const ConfController *conf) {
+int dc_new(Dc **ret, const DcContext *ctx, const Tid *tid, DcOrigin origin, const ConfController *conf) {
         _cleanup_free_ Dc *dc = NULL;
         int r;
 
         dc = calloc(1, sizeof(Dc));
         if (!dc)
                 return -ENOMEM;
-        dc->manager = m;
+        dc->ctx = ctx;
         dc->origin = origin;
         r = tid_copy(&dc->tid, tid);
         if (r < 0)
@@ -63,7 +67,7 @@ int dc_new(Dc **ret, Manager *m, const Tid *tid, DcOrigin origin, const ConfCont
 /* The kernel controller this DC owns ("" = none): adoption by other DCs
  * skips it. */
 static void dc_set_device(Dc *dc, const char *device) {
-        Fabric *f = dc->manager->fabric;
+        Fabric *f = dc->ctx->fabric;
 
         if (dc->device[0] && !streq(dc->device, device))
                 fabric_set_owned(f, dc->device, false);
@@ -78,7 +82,7 @@ Dc *dc_free(Dc *dc) {
         if (dc->op && !fabric_op_drop(dc->op))
                 fabric_op_cancel(dc->op);
         if (dc->device[0])
-                fabric_set_owned(dc->manager->fabric, dc->device, false);
+                fabric_set_owned(dc->ctx->fabric, dc->device, false);
         for (unsigned i = 0; i < _DC_TIMER_MAX; i++)
                 sd_event_source_disable_unref(dc->timers[i]);
         sd_event_source_disable_unref(dc->unresponsive_timer);
@@ -186,7 +190,7 @@ static void dc_schedule(Dc *dc, DcWork work, uint64_t delay) {
                 if (r >= 0)
                         r = sd_event_source_set_enabled(dc->timers[t], SD_EVENT_ONESHOT);
         } else
-                r = sd_event_add_time_relative(dc->manager->event, &dc->timers[t], CLOCK_MONOTONIC,
+                r = sd_event_add_time_relative(dc->ctx->event, &dc->timers[t], CLOCK_MONOTONIC,
                                                delay, 100 * USEC_PER_MSEC, on_retry_timer, dc);
         if (r < 0)
                 dc_log_errno(dc, LOG_ERR, r, "Failed to arm retry timer: %m");
@@ -200,7 +204,7 @@ static void dc_timers_stop(Dc *dc) {
 }
 
 static void dc_conn_opts(const Dc *dc, ConfConnOpts *ret) {
-        const ConfConnOpts *g = &dc->manager->conf->conn, *o = dc->conf ? &dc->conf->opts : NULL;
+        const ConfConnOpts *g = &dc_conf(dc)->conn, *o = dc->conf ? &dc->conf->opts : NULL;
 
 #define PICK(f) ret->f = (o && o->f != CONF_UNSET) ? o->f : g->f
         PICK(hdr_digest);
@@ -214,7 +218,7 @@ static void dc_conn_opts(const Dc *dc, ConfConnOpts *ret) {
 }
 
 static void dc_host(const Dc *dc, FabricHost *ret) {
-        const SysConf *s = dc->manager->sys;
+        const SysConf *s = dc->ctx->cb->sys(dc->ctx->userdata);
 
         *ret = (FabricHost) {
                 .hostnqn = dc->tid.host_nqn,
@@ -244,8 +248,8 @@ static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
                 dc_log(dc, LOG_INFO, "Connected after earlier failures");
         else
                 dc_log(dc, LOG_INFO, "Connected");
-        coop_dc_connected(dc->manager->coop, dc);  /* coop: ownership registry */
-        manager_schedule_save(dc->manager);
+        coop_dc_connected(dc->ctx->coop, dc);  /* coop: ownership registry */
+        dc->ctx->cb->save_requested(dc->ctx->userdata);
 
         /* DIM registration only with DCs that support it. */
         if (streq(dc->info.dctype, "ddc") || streq(dc->info.dctype, "cdc"))
@@ -258,7 +262,7 @@ static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
 
 /* A deleted DC whose operation just completed: disconnect if asked, then go. */
 static bool dc_reap_if_deleted(Dc *dc, int error, const FabricCtrlInfo *connected) {
-        Manager *m = dc->manager;
+        const DcContext *ctx = dc->ctx;
 
         dc->op = NULL;
         if (!dc->deleted)
@@ -267,7 +271,7 @@ static bool dc_reap_if_deleted(Dc *dc, int error, const FabricCtrlInfo *connecte
                 dc_set_device(dc, connected->device);
         dc->deleted = false;
         (void) dc_begin_delete(dc, dc->disconnect_on_free);
-        manager_zombie_done(m, dc);
+        ctx->cb->zombie_done(ctx->userdata, dc);
         return true;
 }
 
@@ -352,17 +356,17 @@ static void on_dlp_done(FabricOp *op, int error, unsigned status, void *result, 
         if (res->dropped)
                 dc_log(dc, LOG_WARNING, "Dropped %zu entries with an empty or wildcard traddr", res->dropped);
 
-        manager_dc_log_pages_changed(dc->manager, dc, referrals_changed);
+        dc->ctx->cb->log_pages_changed(dc->ctx->userdata, dc, referrals_changed);
         dc_kick(dc);
 }
 
 /* Run the next pending piece of work, if nothing is in flight. */
 static void dc_kick(Dc *dc) {
-        Manager *m = dc->manager;
+        const DcContext *ctx = dc->ctx;
         FabricHost host;
         int r;
 
-        if (dc->op || m->stopping)
+        if (dc->op || ctx->cb->stopping(ctx->userdata))
                 return;
 
         dc_host(dc, &host);
@@ -376,7 +380,7 @@ static void dc_kick(Dc *dc) {
 
                 dc_conn_opts(dc, &p.opts);
                 dc->op_kind = DC_WORK_CONNECT;
-                r = fabric_connect(m->fabric, &host, &p, on_connect_done, dc, &dc->op);
+                r = fabric_connect(ctx->fabric, &host, &p, on_connect_done, dc, &dc->op);
                 if (r < 0)
                         on_connect_done(NULL, r, 0, NULL, dc);
                 return;
@@ -388,18 +392,18 @@ static void dc_kick(Dc *dc) {
         if (dc->pending & DC_WORK_REGISTER) {
                 dc->pending &= ~DC_WORK_REGISTER;
                 dc->op_kind = DC_WORK_REGISTER;
-                r = fabric_register(m->fabric, &host, dc->device, false, on_register_done, dc, &dc->op);
+                r = fabric_register(ctx->fabric, &host, dc->device, false, on_register_done, dc, &dc->op);
                 if (r < 0)
                         on_register_done(NULL, r, 0, NULL, dc);
                 return;
         }
 
         if (dc->pending & DC_WORK_DLP) {
-                bool pleo = m->conf->pleo && !streq(dc->info.dctype, "cdc");
+                bool pleo = dc_conf(dc)->pleo && !streq(dc->info.dctype, "cdc");
 
                 dc->pending &= ~DC_WORK_DLP;
                 dc->op_kind = DC_WORK_DLP;
-                r = fabric_get_dlp(m->fabric, dc->device, pleo, on_dlp_done, dc, &dc->op);
+                r = fabric_get_dlp(ctx->fabric, dc->device, pleo, on_dlp_done, dc, &dc->op);
                 if (r < 0)
                         on_dlp_done(NULL, r, 0, NULL, dc);
                 return;
@@ -433,7 +437,7 @@ void dc_on_nvme_event(Dc *dc, const char *event) {
          * both after the controller is live again: the fetch for the first
          * covers the second.  Pair them: the other name within
          * NVME_EVENT_PAIR_USEC is skipped once. */
-        (void) sd_event_now(dc->manager->event, CLOCK_MONOTONIC, &now);
+        (void) sd_event_now(dc->ctx->event, CLOCK_MONOTONIC, &now);
         if (dc->nvme_event_pair_due[0] && streq(event, dc->nvme_event_pair_due) &&
             now - dc->nvme_event_at < NVME_EVENT_PAIR_USEC) {
                 dc->nvme_event_pair_due[0] = 0;
@@ -469,7 +473,7 @@ void dc_on_remove(Dc *dc) {
         }
         dc_update_unresponsive(dc);
         dc_schedule(dc, DC_WORK_CONNECT, RECONNECT_AFTER_REMOVE_USEC);
-        manager_schedule_save(dc->manager);
+        dc->ctx->cb->save_requested(dc->ctx->userdata);
 }
 
 static int on_unresponsive_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -482,7 +486,7 @@ static int on_unresponsive_timer(sd_event_source *s, uint64_t usec, void *userda
                 return 0;
         }
         dc_log(dc, LOG_INFO, "Not announced and not connected for the persistence period: removing");
-        manager_dc_expired(dc->manager, dc);
+        dc->ctx->cb->expired(dc->ctx->userdata, dc);
         return 0;
 }
 
@@ -504,7 +508,7 @@ static void dc_live_poll(Dc *dc, bool on) {
                 if (r >= 0)
                         r = sd_event_source_set_enabled(dc->live_poll_timer, SD_EVENT_ONESHOT);
         } else
-                r = sd_event_add_time_relative(dc->manager->event, &dc->live_poll_timer, CLOCK_MONOTONIC,
+                r = sd_event_add_time_relative(dc->ctx->event, &dc->live_poll_timer, CLOCK_MONOTONIC,
                                                LIVE_POLL_USEC, USEC_PER_SEC, on_live_poll, dc);
         if (r < 0)
                 dc_log_errno(dc, LOG_WARNING, r, "Failed to arm the connection state poll: %m");
@@ -542,18 +546,18 @@ static void dc_update_unresponsive(Dc *dc) {
         if (dc->unresponsive_since || dc->expired)
                 return;  /* clock already running, or already run out */
 
-        persist = dc->manager->conf->zeroconf_persistence_sec;
+        persist = dc_conf(dc)->zeroconf_persistence_sec;
         if (persist < 0)
                 return;  /* never expire */
 
-        (void) sd_event_now(dc->manager->event, CLOCK_MONOTONIC, &now);
+        (void) sd_event_now(dc->ctx->event, CLOCK_MONOTONIC, &now);
         dc->unresponsive_since = now ?: 1;
         if (dc->unresponsive_timer) {
                 r = sd_event_source_set_time(dc->unresponsive_timer, usec_add(now, usec_from_sec(persist)));
                 if (r >= 0)
                         r = sd_event_source_set_enabled(dc->unresponsive_timer, SD_EVENT_ONESHOT);
         } else
-                r = sd_event_add_time(dc->manager->event, &dc->unresponsive_timer, CLOCK_MONOTONIC,
+                r = sd_event_add_time(dc->ctx->event, &dc->unresponsive_timer, CLOCK_MONOTONIC,
                                       usec_add(now, usec_from_sec(persist)), USEC_PER_SEC,
                                       on_unresponsive_timer, dc);
         if (r < 0)
@@ -566,7 +570,7 @@ void dc_set_announced(Dc *dc, bool announced) {
 }
 
 bool dc_begin_delete(Dc *dc, bool disconnect) {
-        Manager *m = dc->manager;
+        const DcContext *ctx = dc->ctx;
 
         dc_timers_stop(dc);
         if (dc->unresponsive_timer)
@@ -589,10 +593,10 @@ bool dc_begin_delete(Dc *dc, bool disconnect) {
         }
 
         /* coop: never disconnect a controller another orchestrator owns. */
-        if (disconnect && dc->device[0] && coop_may_disconnect(m->coop, dc)) {
+        if (disconnect && dc->device[0] && coop_may_disconnect(ctx->coop, dc)) {
                 dc_log(dc, LOG_INFO, "Disconnecting");
                 /* The device stays owned until the disconnect completes. */
-                manager_disconnect(m, dc->device, dc->name);
+                ctx->cb->disconnect(ctx->userdata, dc->device, dc->name);
                 dc->device[0] = 0;
         }
         dc_set_device(dc, "");

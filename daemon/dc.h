@@ -18,7 +18,34 @@
 #include "reconcile.h"
 #include "tid.h"
 
-typedef struct Manager Manager;
+typedef struct Coop Coop;
+typedef struct Dc Dc;
+
+/*
+ * What a DC may reach outside itself: the loop, the fabric, host
+ * cooperation, and its owner through these calls (the manager fills them
+ * in; test-dc a fake).  The configuration is read through conf()/sys()
+ * because a reload replaces it.
+ */
+typedef struct DcCallbacks {
+        const Conf *(*conf)(void *userdata);
+        const SysConf *(*sys)(void *userdata);
+        bool (*stopping)(void *userdata);       /* no new work once stopping */
+        void (*save_requested)(void *userdata);
+        void (*log_pages_changed)(void *userdata, Dc *dc, bool referrals_changed);
+        void (*expired)(void *userdata, Dc *dc);        /* discovered: persistence period over */
+        void (*zombie_done)(void *userdata, Dc *dc);    /* a deleted DC may now be freed */
+        /* Disconnect a kernel controller (the owner tracks it until done). */
+        void (*disconnect)(void *userdata, const char *device, const char *name);
+} DcCallbacks;
+
+typedef struct DcContext {
+        sd_event *event;
+        Fabric *fabric;
+        Coop *coop;
+        const DcCallbacks *cb;
+        void *userdata;
+} DcContext;
 
 typedef enum DcWork {
         DC_WORK_CONNECT  = 1 << 0,
@@ -34,8 +61,8 @@ enum {
         _DC_TIMER_MAX,
 };
 
-typedef struct Dc {
-        Manager *manager;
+struct Dc {
+        const DcContext *ctx;
         Tid tid;
         char *name;            /* printable TID, for logs */
         DcOrigin origin;
@@ -83,9 +110,9 @@ typedef struct Dc {
         size_t devnum_slot;             /* 1 + N while cached in Manager.by_devnum[N], else 0 */
         unsigned n_rejected;            /* referrals in the log that failed validation (last reconcile) */
         unsigned n_capped;              /* referrals dropped by max-referrals-per-dc / max-dcs */
-} Dc;
+};
 
-int dc_new(Dc **ret, Manager *m, const Tid *tid, DcOrigin origin, const ConfController *conf);
+int dc_new(Dc **ret, const DcContext *ctx, const Tid *tid, DcOrigin origin, const ConfController *conf);
 Dc *dc_free(Dc *dc);
 
 /* Start connecting (adopting an existing kernel controller if one matches). */

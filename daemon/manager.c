@@ -217,7 +217,7 @@ static void on_disconnect_done(FabricOp *op, int error, unsigned status, void *r
         free(d);
 }
 
-void manager_disconnect(Manager *m, const char *device, const char *name) {
+static void manager_disconnect(Manager *m, const char *device, const char *name) {
         Disconnect *d = calloc(1, sizeof(Disconnect));
 
         if (!d || !(d->name = strdup(name))) {
@@ -236,7 +236,7 @@ void manager_disconnect(Manager *m, const char *device, const char *name) {
         m->n_disconnecting++;
 }
 
-void manager_zombie_done(Manager *m, Dc *dc) {
+static void manager_zombie_done(Manager *m, Dc *dc) {
         size_t i = dc->zombie_slot;
 
         if (i < m->n_zombies && m->zombies[i] == dc) {
@@ -360,7 +360,7 @@ static int manager_load_cache(Manager *m) {
                 }
                 if (o < 0 || manager_find_dc(m, &e[i].tid))
                         continue;
-                if (dc_new(&dc, m, &e[i].tid, o, NULL) < 0)
+                if (dc_new(&dc, &m->dc_ctx, &e[i].tid, o, NULL) < 0)
                         continue;
                 dc_set_dlp(dc, TAKE_PTR(e[i].dlp));
                 if (manager_add_dc(m, dc) < 0)
@@ -740,7 +740,7 @@ static int build_and_reconcile(Manager *m) {
                         break;
                 }
 
-                r = dc_new(&dc, m, &c->tid, c->origin, c->conf);
+                r = dc_new(&dc, &m->dc_ctx, &c->tid, c->origin, c->conf);
                 if (r < 0)
                         goto finish;
                 r = manager_add_dc(m, dc);
@@ -817,17 +817,62 @@ void manager_schedule_reconcile(Manager *m, const char *why) {
         manager_arm_reconcile(m, m->reconcile_delay_usec);
 }
 
-void manager_dc_expired(Manager *m, Dc *dc) {
+static void manager_dc_expired(Manager *m, Dc *dc) {
         dc->expired = true;
         manager_schedule_reconcile(m, "discovered DC unresponsive");
 }
 
-void manager_dc_log_pages_changed(Manager *m, Dc *dc, bool referrals_changed) {
+static void manager_dc_log_pages_changed(Manager *m, Dc *dc, bool referrals_changed) {
         bus_emit_log_pages_changed(m, dc);
         manager_schedule_save(m);
         if (referrals_changed)
                 manager_schedule_reconcile(m, "referrals changed");
 }
+
+/* ---- what DCs see of the manager (Manager.dc_ctx) ---- */
+
+static const Conf *dc_cb_conf(void *userdata) {
+        return ((Manager *) userdata)->conf;
+}
+
+static const SysConf *dc_cb_sys(void *userdata) {
+        return ((Manager *) userdata)->sys;
+}
+
+static bool dc_cb_stopping(void *userdata) {
+        return ((Manager *) userdata)->stopping;
+}
+
+static void dc_cb_save_requested(void *userdata) {
+        manager_schedule_save(userdata);
+}
+
+static void dc_cb_log_pages_changed(void *userdata, Dc *dc, bool referrals_changed) {
+        manager_dc_log_pages_changed(userdata, dc, referrals_changed);
+}
+
+static void dc_cb_expired(void *userdata, Dc *dc) {
+        manager_dc_expired(userdata, dc);
+}
+
+static void dc_cb_zombie_done(void *userdata, Dc *dc) {
+        manager_zombie_done(userdata, dc);
+}
+
+static void dc_cb_disconnect(void *userdata, const char *device, const char *name) {
+        manager_disconnect(userdata, device, name);
+}
+
+static const DcCallbacks dc_callbacks = {
+        .conf = dc_cb_conf,
+        .sys = dc_cb_sys,
+        .stopping = dc_cb_stopping,
+        .save_requested = dc_cb_save_requested,
+        .log_pages_changed = dc_cb_log_pages_changed,
+        .expired = dc_cb_expired,
+        .zombie_done = dc_cb_zombie_done,
+        .disconnect = dc_cb_disconnect,
+};
 
 /* ---- uevents ---- */
 
@@ -1014,6 +1059,10 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         r = firmware_new(&m->firmware, getenv("STAFD_NBFT_DIR"), NULL, m->sys->hostnqn);
         if (r < 0)
                 return log_oom();
+        m->dc_ctx = (DcContext) {
+                .event = m->event, .fabric = m->fabric, .coop = m->coop,
+                .cb = &dc_callbacks, .userdata = m,
+        };
 
         (void) manager_load_cache(m);
 

@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "conf.h"
+#include "dc.h"
 #include "reconcile.h"
 
 typedef struct BusCreds BusCreds;
@@ -37,6 +38,7 @@ typedef struct Manager {
         Zeroconf *zeroconf;
         Coop *coop;             /* host cooperation: exclusion list, ownership registry */
         Firmware *firmware;             /* NBFT discovery controllers (daemon/firmware.c) */
+        DcContext dc_ctx;               /* what every DC sees of the manager */
 
         char *conf_file;
         char *sys_conf_file;
@@ -90,15 +92,9 @@ Manager *manager_free(Manager *m);
 int manager_run(Manager *m);
 int manager_write_idl(const char *path);
 
-/* Triggers, called by DCs, zeroconf, udev. */
+/* Triggers, called by zeroconf, udev, the bus (DCs use Manager.dc_ctx). */
 void manager_schedule_reconcile(Manager *m, const char *why);
 void manager_schedule_save(Manager *m);
-void manager_dc_log_pages_changed(Manager *m, Dc *dc, bool referrals_changed);
-void manager_dc_expired(Manager *m, Dc *dc);
-/* Disconnect a kernel controller; on stop, exit waits for it. */
-void manager_disconnect(Manager *m, const char *device, const char *name);
-/* A deleted DC finished its last operation: free it. */
-void manager_zombie_done(Manager *m, Dc *dc);
 int manager_set_tron(Manager *m, bool on);
 /* The system bus connection broke: save and exit with an error. */
 void manager_bus_lost(Manager *m);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The DC state machine (daemon/dc.c) on its own: the fabric and the manager
- * are fakes linked in place of the real modules, operations complete when
- * the test says so, and time is fast-forwarded by firing armed timers after
- * checking their deadlines.
+ * The DC state machine (daemon/dc.c) on its own: the fabric is a fake linked
+ * in place of the real module, the manager a fake DcContext, operations
+ * complete when the test says so, and time is fast-forwarded by firing armed
+ * timers after checking their deadlines.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,6 @@
 #include "dc.h"
 #include "fabric.h"
 #include "macro.h"
-#include "manager.h"
 
 /* ---- fake fabric ---- */
 
@@ -116,36 +115,58 @@ int sysfs_read_info(const char *device, FabricCtrlInfo *ret) {
         return 0;
 }
 
-/* ---- fake manager ---- */
+/* ---- fake owner (the DcContext callbacks the manager fills in) ---- */
 
 static unsigned n_saves, n_changed, n_expired, n_zombies_done;
 static bool last_referrals_changed;
+static Conf *conf;
+static SysConf sys = { .hostnqn = (char *) "nqn.2014-08.org.nvmexpress:uuid:test" };
 
-void manager_schedule_save(Manager *m) {
+static const Conf *fake_conf(void *userdata) {
+        return conf;
+}
+
+static const SysConf *fake_sys(void *userdata) {
+        return &sys;
+}
+
+static bool fake_stopping(void *userdata) {
+        return false;
+}
+
+static void fake_save_requested(void *userdata) {
         n_saves++;
 }
 
-void manager_dc_log_pages_changed(Manager *m, Dc *dc, bool referrals_changed) {
+static void fake_log_pages_changed(void *userdata, Dc *dc, bool referrals_changed) {
         n_changed++;
         last_referrals_changed = referrals_changed;
 }
 
-void manager_dc_expired(Manager *m, Dc *dc) {
+static void fake_expired(void *userdata, Dc *dc) {
         n_expired++;
 }
 
-void manager_zombie_done(Manager *m, Dc *dc) {
+static void fake_zombie_done(void *userdata, Dc *dc) {
         n_zombies_done++;
         dc_free(dc);
 }
 
-void manager_schedule_reconcile(Manager *m, const char *why) {
-}
-
-void manager_disconnect(Manager *m, const char *device, const char *name) {
+static void fake_disconnect(void *userdata, const char *device, const char *name) {
         (void) snprintf(disconnected, sizeof(disconnected), "%s", device);
         n_disconnects++;
 }
+
+static const DcCallbacks fake_callbacks = {
+        .conf = fake_conf,
+        .sys = fake_sys,
+        .stopping = fake_stopping,
+        .save_requested = fake_save_requested,
+        .log_pages_changed = fake_log_pages_changed,
+        .expired = fake_expired,
+        .zombie_done = fake_zombie_done,
+        .disconnect = fake_disconnect,
+};
 
 /* ---- fake host cooperation (daemon/coop) ---- */
 
@@ -162,9 +183,7 @@ bool coop_may_disconnect(Coop *c, Dc *dc) {
 
 /* ---- fixtures ---- */
 
-static Manager mgr;
-static Conf *conf;
-static SysConf sys = { .hostnqn = (char *) "nqn.2014-08.org.nvmexpress:uuid:test" };
+static DcContext ctx;
 
 static int setup(void **state) {
         n_ops = 0;
@@ -173,13 +192,13 @@ static int setup(void **state) {
         disconnected[0] = 0;
         n_disconnects = n_saves = n_changed = n_expired = n_zombies_done = n_registered = 0;
         assert_int_equal(conf_new_default(&conf), 0);
-        mgr = (Manager) { .conf = conf, .sys = &sys };
-        assert_int_equal(sd_event_new(&mgr.event), 0);
+        ctx = (DcContext) { .cb = &fake_callbacks };
+        assert_int_equal(sd_event_new(&ctx.event), 0);
         return 0;
 }
 
 static int teardown(void **state) {
-        mgr.event = sd_event_unref(mgr.event);
+        ctx.event = sd_event_unref(ctx.event);
         conf = conf_free(conf);
         return 0;
 }
@@ -189,7 +208,7 @@ static Dc *make_dc(DcOrigin origin) {
         Dc *dc;
 
         assert_int_equal(tid_init(&t, "tcp", "127.0.0.1", NULL, NULL, NULL, NULL, NULL, sys.hostnqn, false), 0);
-        assert_int_equal(dc_new(&dc, &mgr, &t, origin, NULL), 0);
+        assert_int_equal(dc_new(&dc, &ctx, &t, origin, NULL), 0);
         tid_done(&t);
         return dc;
 }
@@ -204,7 +223,7 @@ static double timer_in(sd_event_source *s) {
         if (enabled == SD_EVENT_OFF)
                 return -1;
         assert_int_equal(sd_event_source_get_time(s, &when), 0);
-        assert_true(sd_event_now(mgr.event, CLOCK_MONOTONIC, &now) >= 0);
+        assert_true(sd_event_now(ctx.event, CLOCK_MONOTONIC, &now) >= 0);
         return (double) (when - now) / USEC_PER_SEC;
 }
 
@@ -214,7 +233,7 @@ static void fire(sd_event_source *s) {
 
         assert_int_equal(sd_event_source_set_time(s, 1), 0);
         for (unsigned i = 0; i < 100 && r == 0; i++)
-                r = sd_event_run(mgr.event, 10 * USEC_PER_MSEC);
+                r = sd_event_run(ctx.event, 10 * USEC_PER_MSEC);
         assert_true(r > 0);
 }
 
