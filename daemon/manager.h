@@ -71,7 +71,8 @@ typedef struct Manager {
         /* Reconciliation is coalesced: any trigger (re)starts this timer. */
         sd_event_source *reconcile_timer;
         uint64_t reconcile_delay_usec;
-        /* Cache saves are coalesced by this timer (manager_schedule_save). */
+        /* The last-known configuration (daemon/persist.c): saves are
+         * coalesced by this timer (persist_schedule_save). */
         sd_event_source *save_timer;
         char *cache_path;
 
@@ -94,12 +95,13 @@ int manager_write_idl(const char *path);
 
 /* Triggers, called by zeroconf, udev, the bus (DCs use Manager.dc_ctx). */
 void manager_schedule_reconcile(Manager *m, const char *why);
-void manager_schedule_save(Manager *m);
 int manager_set_tron(Manager *m, bool on);
 /* The system bus connection broke: save and exit with an error. */
 void manager_bus_lost(Manager *m);
 
 Dc *manager_find_dc(Manager *m, const Tid *tid);
+/* Add a DC to the set (index and order); the caller starts it or not. */
+int manager_add_dc(Manager *m, Dc *dc);
 Dc *manager_find_dc_by_device(Manager *m, const char *device);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
