@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "fileio.h"
 #include "json.h"
 #include "macro.h"
 #include "utf8.h"
@@ -61,24 +62,9 @@ static int cache_to_text(const CacheEntry *entries, size_t n, char **ret, size_t
         return json_writer_take(&w, ret, ret_len);
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 int cache_save(const char *path, const CacheEntry *entries, size_t n) {
         _cleanup_free_ char *tmp = NULL, *dir = NULL, *text = NULL;
-        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+        _cleanup_close_ int fd = -EBADF;
         const char *slash, *base;
         size_t len;
         int r;
@@ -141,9 +127,7 @@ int cache_save(const char *path, const CacheEntry *entries, size_t n) {
 
         /* Make the rename durable.  Failure here is not worth reporting as
          * a failed save: the new file is in place. */
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0)
-                (void) fsync(dfd);
+        (void) fsync_directory(dir);
         return 0;
 
 fail:
@@ -353,18 +337,17 @@ static int scan_parse(Scan *s, size_t start, size_t end, struct json_object **re
         return 0;
 }
 
-/* The next key of an object (after '{' or ','): *ret is NULL at '}'. */
-static int scan_key(Scan *s, bool first, char **ret) {
-        _cleanup_json_ struct json_object *k = NULL;
-        size_t start = 0, end = 0;
+/* Before the next member of an object or array (after its opening or a
+ * member): 0 at the closing character (consumed), 1 before the member
+ * (the ',' between consumed). */
+static int scan_next(Scan *s, bool first, char close) {
         int r;
 
         scan_ws(s);
         if (s->pos >= s->len)
                 return scan_truncated(s);
-        if (s->text[s->pos] == '}') {
+        if (s->text[s->pos] == close) {
                 s->pos++;
-                *ret = NULL;
                 return 0;
         }
         if (!first) {
@@ -373,6 +356,19 @@ static int scan_key(Scan *s, bool first, char **ret) {
                         return r;
                 scan_ws(s);
         }
+        return 1;
+}
+
+/* The next key of an object (after '{' or ','): *ret is NULL at '}'. */
+static int scan_key(Scan *s, bool first, char **ret) {
+        _cleanup_json_ struct json_object *k = NULL;
+        size_t start = 0, end = 0;
+        int r;
+
+        *ret = NULL;
+        r = scan_next(s, first, '}');
+        if (r <= 0)
+                return r;
         if (s->pos >= s->len)
                 return scan_truncated(s);
         if (s->text[s->pos] != '"')
@@ -395,18 +391,9 @@ static int scan_key(Scan *s, bool first, char **ret) {
 static int scan_element(Scan *s, bool first, size_t *start, size_t *end, size_t *n_containers) {
         int r;
 
-        scan_ws(s);
-        if (s->pos >= s->len)
-                return scan_truncated(s);
-        if (s->text[s->pos] == ']') {
-                s->pos++;
-                return 0;
-        }
-        if (!first) {
-                r = scan_expect(s, ',');
-                if (r < 0)
-                        return r;
-        }
+        r = scan_next(s, first, ']');
+        if (r <= 0)
+                return r;
         r = scan_value(s, start, end, n_containers);
         return r < 0 ? r : 1;
 }
@@ -726,7 +713,8 @@ int cache_load(const char *path, CacheEntry **ret, size_t *ret_n, char **ret_err
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         struct stat st;
-        size_t len = 0, cap;
+        size_t len = 0;
+        int r;
 
         if (ret_error)
                 *ret_error = NULL;
@@ -742,26 +730,10 @@ int cache_load(const char *path, CacheEntry **ret, size_t *ret_n, char **ret_err
                 return bad(ret_error, "file too large (%jd bytes)", (intmax_t) st.st_size);
 
         /* Read until EOF, not st_size: the file may change under us. */
-        cap = (size_t) st.st_size + 4096;
-        if (cap > CACHE_MAX_SIZE + 1)
-                cap = CACHE_MAX_SIZE + 1;
-        buf = malloc(cap);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k;
-
-                if (len == cap)
-                        return bad(ret_error, "file too large or growing while read");
-                k = read(fd, buf + len, cap - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-        }
+        r = read_full_fd(fd, CACHE_MAX_SIZE, &buf, &len);
+        if (r == -EFBIG)
+                return bad(ret_error, "file too large or growing while read");
+        if (r < 0)
+                return r;
         return cache_load_from_string(buf, len, ret, ret_n, ret_error);
 }

@@ -26,6 +26,7 @@
 
 #include "conf.h"
 #include "conf-lines.h"
+#include "fileio.h"
 #include "macro.h"
 #include "strv.h"
 #include "utf8.h"
@@ -887,8 +888,6 @@ int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret
  * put where a configuration file belongs must not hang the daemon. */
 static int read_full_file(const char *path, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 0;
         struct stat st;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -902,39 +901,7 @@ static int read_full_file(const char *path, char **ret, size_t *ret_len) {
                 return -EBADFD;
         if (st.st_size > (off_t) CONF_FILE_MAX)
                 return -EFBIG;
-        for (;;) {
-                ssize_t n;
-
-                if (cap - len < 4096) {
-                        char *t;
-
-                        if (cap >= CONF_FILE_MAX)
-                                return -EFBIG;
-                        cap = cap ? cap * 2 : 8192;
-                        t = realloc(buf, cap + 1);
-                        if (!t)
-                                return -ENOMEM;
-                        buf = t;
-                }
-                n = read(fd, buf + len, cap - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        if (!buf) {
-                buf = strdup("");
-                if (!buf)
-                        return -ENOMEM;
-        }
-        buf[len] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
+        return read_full_fd(fd, CONF_FILE_MAX, ret, ret_len);
 }
 
 const char *conf_strerror(int error) {

@@ -184,84 +184,38 @@ static size_t field_str(const uint8_t *p, size_t size, char *out) {
         return n;
 }
 
-static const char *name_or_num(const char *name, unsigned v, char *buf, size_t size) {
-        if (name)
-                return name;
+/* Names of the entry's enumerations (the Discovery Log Page Entry of the
+ * NVMe Base spec); a value without one is shown as its number. */
+static const char * const trtype_names[] = {
+        [0] = "unspecified", [1] = "rdma", [2] = "fc", [3] = "tcp", [254] = "loop",
+};
+static const char * const adrfam_names[] = {
+        [0] = "pci", [1] = "ipv4", [2] = "ipv6", [3] = "infiniband", [4] = "fc",
+};
+static const char * const subtype_names[] = {
+        [1] = "referral", [2] = "nvme", [3] = "discovery",
+};
+static const char * const treq_names[] = {
+        [0] = "not specified", [1] = "required", [2] = "not required", [4] = "disable sqflow",
+};
+static const char * const sectype_names[] = {
+        [0] = "none", [1] = "tls1.2", [2] = "tls1.3",
+};
+static const char * const qptype_names[] = {
+        [1] = "connected", [2] = "datagram",
+};
+static const char * const prtype_names[] = {
+        [1] = "not specified", [2] = "infiniband", [3] = "roce", [4] = "roce-v2", [5] = "iwarp",
+};
+static const char * const cms_names[] = {
+        [1] = "rdma-cm",
+};
+
+static const char *name_or_num(const char * const *names, size_t n, unsigned v, char *buf, size_t size) {
+        if (v < n && names[v])
+                return names[v];
         (void) snprintf(buf, size, "%u", v);
         return buf;
-}
-
-static const char *trtype_name(unsigned v) {
-        switch (v) {
-        case 0: return "unspecified";
-        case 1: return "rdma";
-        case 2: return "fc";
-        case 3: return "tcp";
-        case 254: return "loop";
-        }
-        return NULL;
-}
-
-static const char *adrfam_name(unsigned v) {
-        switch (v) {
-        case 0: return "pci";
-        case 1: return "ipv4";
-        case 2: return "ipv6";
-        case 3: return "infiniband";
-        case 4: return "fc";
-        }
-        return NULL;
-}
-
-static const char *subtype_name(unsigned v) {
-        switch (v) {
-        case 1: return "referral";
-        case 2: return "nvme";
-        case 3: return "discovery";
-        }
-        return NULL;
-}
-
-static const char *treq_name(unsigned v) {
-        switch (v) {
-        case 0: return "not specified";
-        case 1: return "required";
-        case 2: return "not required";
-        case 4: return "disable sqflow";
-        }
-        return NULL;
-}
-
-static const char *sectype_name(unsigned v) {
-        switch (v) {
-        case 0: return "none";
-        case 1: return "tls1.2";
-        case 2: return "tls1.3";
-        }
-        return NULL;
-}
-
-static const char *qptype_name(unsigned v) {
-        switch (v) {
-        case 1: return "connected";
-        case 2: return "datagram";
-        }
-        return NULL;
-}
-
-static const char *prtype_name(unsigned v) {
-        switch (v) {
-        case 1: return "not specified";
-        case 2: return "infiniband";
-        case 3: return "roce";
-        case 4: return "roce-v2";
-        case 5: return "iwarp";
-        }
-        return NULL;
-}
-
-static const char *cms_name(unsigned v) {
-        return v == 1 ? "rdma-cm" : NULL;
 }
 
 static bool traddr_is_void(const char *traddr) {
@@ -292,23 +246,25 @@ static int decode_entry(const uint8_t *p, DlpEntry **ret) {
         lens[DLPE_SUBNQN] = field_str(p + OFF_SUBNQN, SIZE_SUBNQN, subnqn);
         vals[DLPE_SUBNQN] = subnqn;
 
-#define NUM(k, name, v) vals[k] = name_or_num(name, v, num[k], sizeof(num[k]))
-        NUM(DLPE_TRTYPE, trtype_name(p[OFF_TRTYPE]), p[OFF_TRTYPE]);
-        NUM(DLPE_ADRFAM, adrfam_name(p[OFF_ADRFAM]), p[OFF_ADRFAM]);
-        NUM(DLPE_SUBTYPE, subtype_name(p[OFF_SUBTYPE]), p[OFF_SUBTYPE]);
-        NUM(DLPE_TREQ, treq_name(p[OFF_TREQ]), p[OFF_TREQ]);
-        NUM(DLPE_PORTID, NULL, le16(p + OFF_PORTID));
-        NUM(DLPE_CNTLID, NULL, le16(p + OFF_CNTLID));
-        NUM(DLPE_ASQSZ, NULL, le16(p + OFF_ASQSZ));
-        NUM(DLPE_EFLAGS, NULL, le16(p + OFF_EFLAGS));
+#define NUM(k, v) vals[k] = name_or_num(NULL, 0, v, num[k], sizeof(num[k]))
+#define NAMED(k, names, v) vals[k] = name_or_num(names, ELEMENTSOF(names), v, num[k], sizeof(num[k]))
+        NAMED(DLPE_TRTYPE, trtype_names, p[OFF_TRTYPE]);
+        NAMED(DLPE_ADRFAM, adrfam_names, p[OFF_ADRFAM]);
+        NAMED(DLPE_SUBTYPE, subtype_names, p[OFF_SUBTYPE]);
+        NAMED(DLPE_TREQ, treq_names, p[OFF_TREQ]);
+        NUM(DLPE_PORTID, le16(p + OFF_PORTID));
+        NUM(DLPE_CNTLID, le16(p + OFF_CNTLID));
+        NUM(DLPE_ASQSZ, le16(p + OFF_ASQSZ));
+        NUM(DLPE_EFLAGS, le16(p + OFF_EFLAGS));
         if (p[OFF_TRTYPE] == 3) {
-                NUM(DLPE_SECTYPE, sectype_name(p[OFF_TSAS]), p[OFF_TSAS]);
+                NAMED(DLPE_SECTYPE, sectype_names, p[OFF_TSAS]);
         } else if (p[OFF_TRTYPE] == 1) {
-                NUM(DLPE_RDMA_QPTYPE, qptype_name(p[OFF_TSAS]), p[OFF_TSAS]);
-                NUM(DLPE_RDMA_PRTYPE, prtype_name(p[OFF_TSAS + 1]), p[OFF_TSAS + 1]);
-                NUM(DLPE_RDMA_CMS, cms_name(p[OFF_TSAS + 2]), p[OFF_TSAS + 2]);
-                NUM(DLPE_RDMA_PKEY, NULL, le16(p + OFF_TSAS + 8));
+                NAMED(DLPE_RDMA_QPTYPE, qptype_names, p[OFF_TSAS]);
+                NAMED(DLPE_RDMA_PRTYPE, prtype_names, p[OFF_TSAS + 1]);
+                NAMED(DLPE_RDMA_CMS, cms_names, p[OFF_TSAS + 2]);
+                NUM(DLPE_RDMA_PKEY, le16(p + OFF_TSAS + 8));
         }
+#undef NAMED
 #undef NUM
         for (unsigned k = 0; k < _DLPE_N_KEYS; k++)
                 if (k != DLPE_TRADDR && k != DLPE_TRSVCID && k != DLPE_SUBNQN)
@@ -460,6 +416,17 @@ static size_t count_referrals(const Dlp *d) {
         return d ? d->n_referrals : 0;
 }
 
+/* The slot of e in the open-addressed table t (cap a power of two): its
+ * own, or the empty one where it would go. */
+static size_t ref_slot_find(const RefSlot *t, size_t cap, const DlpEntry *e, uint64_t h) {
+        size_t k;
+
+        for (k = h & (cap - 1); t[k].e; k = (k + 1) & (cap - 1))
+                if (t[k].hash == h && referral_same(t[k].e, e))
+                        break;
+        return k;
+}
+
 /* Set difference through a hash set of a's referrals: linear in both logs.
  * Falls back to "differ" (a harmless extra reconciliation) if memory runs
  * out. */
@@ -477,13 +444,9 @@ bool dlp_referrals_differ(const Dlp *a, const Dlp *b) {
 
         for (size_t i = 0; i < a->n_referrals; i++) {
                 const DlpEntry *e = a->referrals[i];
-                uint64_t h;
-                size_t k;
+                uint64_t h = referral_hash(e);
+                size_t k = ref_slot_find(t, cap, e, h);
 
-                h = referral_hash(e);
-                for (k = h & (cap - 1); t[k].e; k = (k + 1) & (cap - 1))
-                        if (t[k].hash == h && referral_same(t[k].e, e))
-                                break;
                 if (!t[k].e) {
                         t[k] = (RefSlot) { e, h, false };
                         distinct++;
@@ -491,13 +454,8 @@ bool dlp_referrals_differ(const Dlp *a, const Dlp *b) {
         }
         for (size_t i = 0; i < b->n_referrals; i++) {
                 const DlpEntry *e = b->referrals[i];
-                uint64_t h;
-                size_t k;
+                size_t k = ref_slot_find(t, cap, e, referral_hash(e));
 
-                h = referral_hash(e);
-                for (k = h & (cap - 1); t[k].e; k = (k + 1) & (cap - 1))
-                        if (t[k].hash == h && referral_same(t[k].e, e))
-                                break;
                 if (!t[k].e)
                         return true;    /* in b, not in a */
                 if (!t[k].seen) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "macro.h"
 #include "registry.h"
 
@@ -32,6 +33,7 @@ static int read_value(const char *path, char **ret) {
         _cleanup_free_ char *buf = NULL;
         size_t n = 0;
         struct stat st;
+        int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
@@ -40,23 +42,9 @@ static int read_value(const char *path, char **ret) {
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EINVAL;
-        buf = malloc(REGISTRY_VALUE_MAX + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, REGISTRY_VALUE_MAX + 1 - n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > REGISTRY_VALUE_MAX)
-                        return -EINVAL;
-        }
+        r = read_full_fd(fd, REGISTRY_VALUE_MAX, &buf, &n);
+        if (r < 0)
+                return r == -EFBIG ? -EINVAL : r;
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
                 n--;
         buf[n] = 0;
@@ -94,20 +82,11 @@ int registry_get_owner(const char *root, const char *device, char **ret) {
         return 0;
 }
 
-static int fsync_path(const char *path) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-
-        if (fd < 0)
-                return -errno;
-        return fsync(fd) < 0 ? -errno : 0;
-}
-
 /* Write dir/.NAME.tmp, fsync it, then rename it to dir/NAME (replace) or
  * link it there (noreplace: -EEXIST if NAME exists). */
 static int write_attr(const char *dir, const char *name, const char *value, bool noreplace) {
         _cleanup_free_ char *tmp = NULL, *dst = NULL, *text = NULL;
         _cleanup_close_ int fd = -EBADF;
-        size_t len, done = 0;
         int r = 0;
 
         if (asprintf(&tmp, "%s/" HIDDEN_PREFIX "%s.%d.tmp", dir, name, (int) getpid()) < 0 ||
@@ -117,18 +96,9 @@ static int write_attr(const char *dir, const char *name, const char *value, bool
         if (fd < 0)
                 return -errno;
         (void) fchmod(fd, 0644);  /* whatever the umask */
-        len = strlen(text);
-        while (done < len) {
-                ssize_t k = write(fd, text + done, len - done);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        goto fail;
-                }
-                done += (size_t) k;
-        }
+        r = write_all(fd, text, strlen(text));
+        if (r < 0)
+                goto fail;
         if (fsync(fd) < 0) {
                 r = -errno;
                 goto fail;
@@ -218,14 +188,14 @@ static int create_entry(const char *root, const char *device, const char *owner,
         if (r >= 0)
                 r = write_attr(tmp, "seqnum", seq, false);
         if (r >= 0)
-                r = fsync_path(tmp);
+                r = fsync_directory(tmp);
         if (r < 0)
                 goto fail;
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) < 0) {
                 r = -errno;
                 goto fail;
         }
-        (void) fsync_path(root);
+        (void) fsync_directory(root);
         return 0;
 fail:
         purge(tmp);
@@ -284,7 +254,7 @@ int registry_register(const char *root, const char *device, const char *owner, u
                 r = write_attr(dir, "seqnum", seq, false);
                 if (r < 0)
                         return r;
-                (void) fsync_path(dir);
+                (void) fsync_directory(dir);
                 return 0;
         }
         return -EAGAIN;
@@ -324,7 +294,7 @@ int registry_unregister(const char *root, const char *device, const char *owner,
                 return -ENOMEM;
         if (rename(dir, hidden) < 0)
                 return errno == ENOENT ? 0 : -errno;
-        (void) fsync_path(root);
+        (void) fsync_directory(root);
         purge(hidden);
         return 1;
 }
