@@ -41,14 +41,17 @@ static int reply_string(Manager *m, sd_bus_message *msg, const char *s) {
         return r;
 }
 
-/* First in every method that answers with data: the caller's budget of
- * answers not read yet (bus-creds.c). */
-#define ADMIT(m, msg)                                                   \
-        do {                                                            \
-                int _r = bus_creds_admit((m)->bus_creds, (msg));        \
-                if (_r != 0)                                            \
-                        return _r;                                      \
-        } while (0)
+/* First in every method that answers with data: the caller's uid (when it
+ * is not cached yet, > 0: self runs again once it is) and its budget of
+ * answers not read yet (bus-creds.c).  Non-zero: return it. */
+static int method_begin(Manager *m, sd_bus_message *msg, sd_bus_message_handler_t self, uid_t *ret_uid) {
+        int r;
+
+        r = bus_creds_get_uid(m->bus_creds, msg, self, m, ret_uid);
+        if (r != 0)
+                return r;
+        return bus_creds_admit(m->bus_creds, msg);
+}
 
 /* ---- org.nvmexpress.staf ---- */
 
@@ -59,10 +62,9 @@ static int method_list_controllers(sd_bus_message *msg, void *userdata, sd_bus_e
         int detailed, r;
         uid_t uid;
 
-        r = bus_creds_get_uid(m->bus_creds, msg, method_list_controllers, m, &uid);
+        r = method_begin(m, msg, method_list_controllers, &uid);
         if (r != 0)
-                return r;       /* < 0: error; > 0: answered when the uid is known */
-        ADMIT(m, msg);
+                return r;
         r = sd_bus_message_read(msg, "b", &detailed);
         if (r < 0)
                 return r;
@@ -95,10 +97,9 @@ static int method_get_log_pages(sd_bus_message *msg, void *userdata, sd_bus_erro
         int r;
 
         /* No secrets here, but the answer budget is per user. */
-        r = bus_creds_get_uid(m->bus_creds, msg, method_get_log_pages, m, &uid);
+        r = method_begin(m, msg, method_get_log_pages, &uid);
         if (r != 0)
-                return r;       /* < 0: error; > 0: answered when the uid is known */
-        ADMIT(m, msg);
+                return r;
         r = bus_dc_read_tid(msg, m, error, &dc);
         if (r < 0)
                 return r;
@@ -121,10 +122,9 @@ static int method_get_all_log_pages(sd_bus_message *msg, void *userdata, sd_bus_
         size_t len;
         uid_t uid;
 
-        r = bus_creds_get_uid(m->bus_creds, msg, method_get_all_log_pages, m, &uid);
+        r = method_begin(m, msg, method_get_all_log_pages, &uid);
         if (r != 0)
-                return r;       /* < 0: error; > 0: answered when the uid is known */
-        ADMIT(m, msg);
+                return r;
         r = sd_bus_message_read(msg, "b", &detailed);
         if (r < 0)
                 return r;
@@ -211,10 +211,9 @@ static int method_process_info(sd_bus_message *msg, void *userdata, sd_bus_error
         uid_t uid;
         int r;
 
-        r = bus_creds_get_uid(m->bus_creds, msg, method_process_info, m, &uid);
+        r = method_begin(m, msg, method_process_info, &uid);
         if (r != 0)
-                return r;       /* < 0: error; > 0: answered when the uid is known */
-        ADMIT(m, msg);
+                return r;
 
         o = json_object_new_object();
         k = json_object_new_object();
@@ -284,10 +283,9 @@ static int method_controller_info(sd_bus_message *msg, void *userdata, sd_bus_er
         uid_t uid;
         int r;
 
-        r = bus_creds_get_uid(m->bus_creds, msg, method_controller_info, m, &uid);
+        r = method_begin(m, msg, method_controller_info, &uid);
         if (r != 0)
-                return r;       /* < 0: error; > 0: answered when the uid is known */
-        ADMIT(m, msg);
+                return r;
         r = bus_dc_read_tid(msg, m, error, &dc);
         if (r < 0)
                 return r;
