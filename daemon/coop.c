@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Host cooperation glue: watches the system exclusion list (inotify) and
+ * feeds it to reconciliation, keeps the ownership registry entries of the
+ * controllers stafd connects or adopts, and answers whether a controller may
+ * be disconnected.  The file formats are lib/exclusions' and lib/registry's.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

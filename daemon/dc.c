@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One discovery controller's state machine: connect (or adopt), DIM
+ * registration, log page fetches, retry timers, uevents for its device,
+ * mDNS persistence, and deletion.  It sees the rest of the daemon only
+ * through its DcContext (loop, fabric, coop, the manager's callbacks).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

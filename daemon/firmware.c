@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The NBFT glue: reads the firmware's boot tables once at start (lib/nbft)
+ * and turns each discovery controller they name into a controller= entry
+ * for the manager (host interface by the HFI's MAC address).
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

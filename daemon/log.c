@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Logging: console or journal target, the level, and the helpers that log
+ * an error code and return it negated (log_*_errno), incl. the per-DC
+ * prefixes (log_dc).
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * stafd's entry point: command line, reading the two configuration files,
+ * --dump-config and --idl, blocking the signals sd-event handles, then
+ * handing over to the manager.
+ */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>

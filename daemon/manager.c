@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The manager: owns the DC set (index by TID and by device, zombies), runs
+ * reconciliation of configured, referral, mDNS and NBFT candidates against
+ * it, routes uevents to DCs, reloads on SIGHUP and stops on SIGTERM.  The
+ * bus, the cache file (persist.c), the fabric and mDNS are their own modules
+ * that it wires together.
+ */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Host names of controller= lines resolved with getaddrinfo() on the
+ * resolver's own worker lane, results cached until reload, failures retried;
+ * the owner hears of each change through a callback.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>

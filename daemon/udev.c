@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The uevent monitor: sd-device events of subsystem nvme turned into plain
+ * UdevEvent structs (action, device, NVME_AEN, NVME_EVENT) for the manager.
+ */
 #include <errno.h>
 #include <stdlib.h>
 

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The TP8009 TXT record parser of _nvme-disc services: one raw entry at a
+ * time in, transport and subsystem NQN out.  Pure (no Avahi types), so it is
+ * unit-tested and fuzzed.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The host-wide NVMe-oF exclusion list (/etc/nvme/exclusions.conf and its
+ * .conf.d): parsing the files and matching transport ids against them.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The NVMe Boot Firmware Table parser: one table buffer in, the discovery
+ * controllers it names out, every offset and length checked.  Pure: no I/O,
+ * no logging.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

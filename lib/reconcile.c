@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reconciliation as a pure function: candidate DCs (configuration,
+ * referrals, mDNS, NBFT) and the current set in, the plan (create, delete,
+ * re-origin) out.  No I/O, no clock.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

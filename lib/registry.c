@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The host's NVMe-oF ownership registry under /run/nvme/registry: reading,
+ * registering and unregistering owners with atomic writes (temporary file,
+ * fsync, rename), seqnums that keep a recycled nvmeN's entry safe from an
+ * old remove, and purging what a crashed writer left behind.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * NULL-terminated string vectors, and the small string helpers the daemon
+ * shares (strtrim_copy).
+ */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>

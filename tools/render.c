@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * stafctl's text output: tables and detailed views of the JSON stafd
+ * answers.  Pure functions writing to a FILE, unit-tested.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
