@@ -18,7 +18,7 @@ const char * const render_ls_columns[] = {
 
 const char * const render_ls_detailed_columns[] = {
         "device", "transport", "traddr", "trsvcid", "subsysnqn",
-        "host-traddr", "host-iface", "host-nqn", "origin", "connected", "owner",
+        "host-traddr", "host-iface", "host-nqn", "origin", "connected", "owner", "nbft",
         "dctype", "cntrltype", "connect attempts", "retry connect timer", NULL,
 };
 

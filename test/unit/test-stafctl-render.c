@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "macro.h"
@@ -99,6 +100,28 @@ static void test_table_empty_and_bad(void **state) {
         assert_int_equal(r, -EINVAL);
         json_object_put(rows);
         json_object_put(obj);
+}
+
+/* ls --detailed: who owns the controller and which boot table named the DC
+ * ("-" when none), like the daemon's detailed keys. */
+static void test_ls_detailed_owner_nbft(void **state) {
+        struct json_object *rows = parse(
+                "[{\"device\": \"nvme1\", \"origin\": \"configured\", \"owner\": \"stas\","
+                "  \"nbft\": \"/sys/firmware/acpi/tables/NBFT1\"},"
+                " {\"device\": \"nvme2\", \"origin\": \"referral\", \"owner\": \"\"}]");
+        _cleanup_free_ char *out = NULL;
+        int r;
+
+        out = capture(do_table, rows, render_ls_detailed_columns, &r);
+        assert_int_equal(r, 0);
+        assert_string_equal(out,
+                "device  transport  traddr  trsvcid  subsysnqn  host-traddr  host-iface  host-nqn  origin      "
+                "connected  owner  nbft                             dctype  cntrltype  connect attempts  retry connect timer\n"
+                "nvme1   -          -       -        -          -            -           -         configured  "
+                "-          stas   /sys/firmware/acpi/tables/NBFT1  -       -          -                 -\n"
+                "nvme2   -          -       -        -          -            -           -         referral    "
+                "-          -      -                                -       -          -                 -\n");
+        json_object_put(rows);
 }
 
 static void test_dc_id(void **state) {
@@ -216,6 +239,7 @@ int main(void) {
                 cmocka_unit_test(test_table_aligned),
                 cmocka_unit_test(test_table_empty_and_bad),
                 cmocka_unit_test(test_terminal_escapes),
+                cmocka_unit_test(test_ls_detailed_owner_nbft),
                 cmocka_unit_test(test_dc_id),
                 cmocka_unit_test(test_tree),
                 cmocka_unit_test(test_adlp),
