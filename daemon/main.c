@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +172,18 @@ static int dump_config(void) {
 }
 
 int main(int argc, char *argv[]) {
+        sigset_t ss;
         int r;
+
+        /* First thing: a SIGHUP (a reload) or SIGTERM that arrives while
+         * the configuration and cache are read must wait for the event loop,
+         * not kill the daemon.  The one-shot modes keep the defaults. */
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigaddset(&ss, SIGCHLD);
+        (void) sigprocmask(SIG_BLOCK, &ss, NULL);
 
         r = parse_argv(argc, argv);
         if (r < 0)
@@ -179,6 +191,8 @@ int main(int argc, char *argv[]) {
         if (r == 0)
                 return 0;
 
+        if (arg_dump_config || arg_idl)
+                (void) sigprocmask(SIG_UNBLOCK, &ss, NULL);
         if (arg_dump_config)
                 return dump_config() < 0 ? 1 : 0;
 
@@ -214,5 +228,6 @@ int main(int argc, char *argv[]) {
 
                 r = manager_run(m);
         }
+        /* Non-zero after an error (the bus lost included): Restart=on-failure. */
         return r < 0 ? 1 : 0;
 }

@@ -88,3 +88,37 @@ char *utf8_escape(const char *s, size_t max) {
         *p = '\0';
         return buf;
 }
+
+size_t utf8_char_len(const char *s) {
+        if (*s == '\0')
+                return 1;
+        return utf8_sequence_len(s, strnlen(s, 4));
+}
+
+char *utf8_sanitize(const char *s) {
+        size_t len = strlen(s);
+        char *ret, *d;
+
+        /* At worst every byte grows to the 3 bytes of U+FFFD. */
+        if (len > (SIZE_MAX - 1) / 3)
+                return NULL;
+        ret = malloc(len * 3 + 1);
+        if (!ret)
+                return NULL;
+        d = ret;
+        while (*s) {
+                size_t n = utf8_char_len(s);
+
+                if (n == 0) {
+                        memcpy(d, UTF8_REPLACEMENT, 3);
+                        d += 3;
+                        s++;
+                        continue;
+                }
+                memcpy(d, s, n);
+                d += n;
+                s += n;
+        }
+        *d = '\0';
+        return ret;
+}

@@ -23,3 +23,14 @@ bool utf8_is_valid(const char *s);
  * are not part of valid UTF-8 become \xNN; at most max input bytes are
  * shown, then "...".  NULL on out-of-memory. */
 char *utf8_escape(const char *s, size_t max);
+
+/* The repair used wherever a string leaves stafd (D-Bus, JSON, stafctl's
+ * terminal): each byte that does not belong to a valid character becomes
+ * U+FFFD. */
+#define UTF8_REPLACEMENT "\xef\xbf\xbd"   /* U+FFFD, 3 bytes */
+
+/* Length (1..4) of the valid UTF-8 character at the NUL-terminated s, 0 if
+ * the bytes at s do not start one (a NUL counts as a 1-byte character). */
+size_t utf8_char_len(const char *s);
+/* A malloc'd copy of s with every invalid byte replaced by U+FFFD; NULL on OOM. */
+char *utf8_sanitize(const char *s);

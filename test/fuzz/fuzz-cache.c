@@ -6,6 +6,7 @@
 
 #include "cache.h"
 #include "json.h"
+#include "json-tree.h"
 #include "macro.h"
 #include "utf8.h"
 
