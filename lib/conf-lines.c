@@ -5,12 +5,14 @@
  * What inih does here, and no more: it pairs each key with the section
  * header above it.  Debian's libinih is built with a 200-byte line limit and
  * ';' as inline comment prefix, both of which would silently cut controller=
- * entries, so inih never sees a user line.  conf_lines_split() does the
- * lexing (CRLF, BOM, comments, ' #' inline comments, continuation lines)
- * into a table of items (header, key=value, or a warning about an unusable
- * line) with their line numbers; inih reads a synthetic file of short tokens
- * ("[s<N>]", "k<N>=v") that reference the table, in file order, so warnings
- * come out in file order too.  See docs/configuration.md.
+ * entries, so inih never sees a user line.  pre_next() does the lexing
+ * (CRLF, BOM, comments, ' #' inline comments, continuation lines) one item
+ * (header or key=value) at a time, when inih's reader asks for a line, and
+ * hands inih a short token ("[s]", "k=v"); inih calls the handler for a line
+ * before it reads the next, so the handler gets the current item.  Warnings
+ * about unusable lines go straight into a collapsing sink, in file order
+ * with the handlers' own.  Memory and time are linear in the text.  See
+ * docs/configuration.md.
  */
 
 #include <ctype.h>
