@@ -337,6 +337,29 @@ static int scan_parse(Scan *s, size_t start, size_t end, struct json_object **re
         return 0;
 }
 
+/* After white space, is the next character c?  (Not consumed.) */
+static bool scan_at(Scan *s, char c) {
+        scan_ws(s);
+        return s->pos < s->len && s->text[s->pos] == c;
+}
+
+/* A member's value: parsed into *dst (replacing what a repeated key left
+ * there) when dst is given and the value nests at most max_containers
+ * containers, else skipped (*dst is then NULL). */
+static int scan_member(Scan *s, struct json_object **dst, size_t max_containers) {
+        size_t start = 0, end = 0, nc = 0;
+        int r;
+
+        r = scan_value(s, &start, &end, &nc);
+        if (r < 0 || !dst)
+                return r;
+        json_object_put(*dst);
+        *dst = NULL;
+        if (nc > max_containers)
+                return 0;
+        return scan_parse(s, start, end, dst);
+}
+
 /* Before the next member of an object or array (after its opening or a
  * member): 0 at the closing character (consumed), 1 before the member
  * (the ',' between consumed). */
@@ -498,7 +521,6 @@ static int scan_controller(Scan *s, CacheEntry *ret, size_t *n_skipped) {
         for (bool first = true;; first = false) {
                 _cleanup_free_ char *key = NULL;
                 struct json_object **dst = NULL;
-                size_t start = 0, end = 0, nc = 0;
 
                 r = scan_key(s, first, &key);
                 if (r < 0)
@@ -506,8 +528,7 @@ static int scan_controller(Scan *s, CacheEntry *ret, size_t *n_skipped) {
                 if (!key)
                         break;
                 if (streq(key, "log-pages") && !have_pages) {
-                        scan_ws(s);
-                        if (s->pos < s->len && s->text[s->pos] == '[') {
+                        if (scan_at(s, '[')) {
                                 have_pages = true;
                                 r = scan_log_pages(s, d, n_skipped);
                                 if (r < 0)
@@ -519,16 +540,9 @@ static int scan_controller(Scan *s, CacheEntry *ret, size_t *n_skipped) {
                         dst = &tid;
                 else if (streq(key, "origin"))
                         dst = &origin;
-                r = scan_value(s, &start, &end, &nc);
-                if (r < 0)
-                        return r;
-                if (!dst)
-                        continue; /* unknown keys are ignored */
-                json_object_put(*dst);
-                *dst = NULL;
-                if (nc > PIECE_MAX_CONTAINERS)
-                        continue; /* not a flat object: malformed, below */
-                r = scan_parse(s, start, end, dst);
+                /* Unknown keys are ignored; a value that is not a flat
+                 * object is left NULL: malformed, below. */
+                r = scan_member(s, dst, PIECE_MAX_CONTAINERS);
                 if (r < 0)
                         return r;
         }
@@ -645,7 +659,6 @@ int cache_load_from_string(const char *text, size_t len, CacheEntry **ret, size_
         for (bool first = true;; first = false) {
                 _cleanup_free_ char *key = NULL;
                 struct json_object **dst = NULL;
-                size_t start = 0, end = 0, nc = 0;
 
                 r = scan_key(&s, first, &key);
                 if (r < 0)
@@ -653,8 +666,7 @@ int cache_load_from_string(const char *text, size_t len, CacheEntry **ret, size_
                 if (!key)
                         break;
                 if (streq(key, "controllers")) {
-                        scan_ws(&s);
-                        if (have_controllers || s.pos >= len || s.text[s.pos] != '[') {
+                        if (have_controllers || !scan_at(&s, '[')) {
                                 r = bad(ret_error, "missing controllers array");
                                 goto fail;
                         }
@@ -668,16 +680,8 @@ int cache_load_from_string(const char *text, size_t len, CacheEntry **ret, size_
                         dst = &format;
                 else if (streq(key, "version"))
                         dst = &version;
-                r = scan_value(&s, &start, &end, &nc);
-                if (r < 0)
-                        goto fail;
-                if (!dst)
-                        continue;
-                json_object_put(*dst);
-                *dst = NULL;
-                if (nc > 0)
-                        continue; /* not a scalar: wrong, below */
-                r = scan_parse(&s, start, end, dst);
+                /* A value that is not a scalar is left NULL: wrong, below. */
+                r = scan_member(&s, dst, 0);
                 if (r < 0)
                         goto fail;
         }
