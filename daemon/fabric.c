@@ -26,7 +26,6 @@
 #include "log.h"
 #include "macro.h"
 #include "pool.h"
-#include "strv.h"
 
 /* Bounds for the DLP fetch.  16384 entries is 16 MiB of raw log: more than
  * any real DC serves, small enough that a hostile numrec cannot hurt. */
@@ -246,6 +245,20 @@ static nvme_host_t job_host(nvme_root_t r, FabricOp *op) {
         if (op->symname)
                 nvme_host_set_hostsymname(h, op->symname);
         return h;
+}
+
+static void strtrim_copy(char *dst, size_t size, const char *src) {
+        size_t n;
+
+        while (isspace((unsigned char) *src))
+                src++;
+        n = strlen(src);
+        while (n > 0 && isspace((unsigned char) src[n - 1]))
+                n--;
+        if (n >= size)
+                n = size - 1;
+        memcpy(dst, src, n);
+        dst[n] = 0;
 }
 
 /* Identify Controller fallback for cntrltype/dctype (pre-6.x kernels). */

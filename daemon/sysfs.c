@@ -20,7 +20,6 @@
 
 #include "conf.h"
 #include "macro.h"
-#include "strv.h"
 #include "sysfs.h"
 
 static pthread_mutex_t sysfs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -101,6 +100,20 @@ bool sysfs_device_name_valid(const char *device) {
                 if (!isdigit((unsigned char) *p))
                         return false;
         return strlen(device) < sizeof(((FabricCtrlInfo *) NULL)->device);
+}
+
+static void strtrim_copy(char *dst, size_t size, const char *src) {
+        size_t n;
+
+        while (isspace((unsigned char) *src))
+                src++;
+        n = strlen(src);
+        while (n > 0 && isspace((unsigned char) src[n - 1]))
+                n--;
+        if (n >= size)
+                n = size - 1;
+        memcpy(dst, src, n);
+        dst[n] = 0;
 }
 
 int sysfs_attr(const char *device, const char *attr, char *buf, size_t size) {

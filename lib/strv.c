@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * NULL-terminated string vectors, and the small string helpers the daemon
- * shares (strtrim_copy).
+ * NULL-terminated string vectors (warnings, lists of names): free, length,
+ * append a copy, a taken string or a formatted one.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,18 +61,4 @@ int strv_extendf(char ***l, const char *fmt, ...) {
         if (r < 0)
                 return -ENOMEM;
         return strv_consume(l, s);
-}
-
-void strtrim_copy(char *dst, size_t size, const char *src) {
-        size_t n;
-
-        while (isspace((unsigned char) *src))
-                src++;
-        n = strlen(src);
-        while (n > 0 && isspace((unsigned char) src[n - 1]))
-                n--;
-        if (n >= size)
-                n = size - 1;
-        memcpy(dst, src, n);
-        dst[n] = 0;
 }

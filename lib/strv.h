@@ -15,9 +15,5 @@ int strv_consume(char ***l, char *s);
 /* Append a printf-formatted string. */
 int strv_extendf(char ***l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Copy src without its leading and trailing white space, truncated to fit
- * size (>= 1) with the terminating NUL. */
-void strtrim_copy(char *dst, size_t size, const char *src);
-
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define _cleanup_strv_free_ __attribute__((cleanup(strv_freep)))
