@@ -73,7 +73,7 @@ stafd_start
 log "stafd ready in $((($(date +%s%N) - t0) / 1000000)) ms"
 "$BUS_PING" org.nvmexpress.staf 600 100 >"$probe" 2>/dev/null &
 pingpid=$!
-on_exit "kill $pingpid 2>/dev/null"
+on_exit "kill $pingpid 2>/dev/null || true"
 
 # -- the DC fetched its log: the smuggling referral is reported, by field
 wait_for 60 sh -c "journalctl -b -u stafd.service -o cat | grep -q 'fail validation'" ||
