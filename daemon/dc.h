@@ -40,6 +40,8 @@ typedef struct Dc {
         char *name;            /* printable TID, for logs */
         DcOrigin origin;
         ConfController *conf;  /* copy of the controller= entry, or NULL */
+        const char *nbft;      /* NBFT file naming this DC, or NULL (owned by Manager.firmware) */
+        const char *hostid;    /* host ID for its host NQN from an NBFT, or NULL = sys.conf's */
 
         char device[32];       /* "" when no kernel controller is known */
         FabricCtrlInfo info;   /* sysfs identity of the device */
@@ -52,6 +54,8 @@ typedef struct Dc {
         unsigned connect_attempts;
         bool failure_logged;   /* log a failure streak once */
         bool own_connect_event_due; /* the kernel's "connected" uevent for our connect is still to come */
+        char nvme_event_pair_due[16];  /* the other NVME_EVENT of a kernel reconnect, to skip once */
+        uint64_t nvme_event_at;        /* CLOCK_MONOTONIC usec of the first one */
         int last_error;
 
         /* Work waiting for its retry time; it moves to "pending" when the

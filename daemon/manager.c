@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,22 +13,32 @@
 #include "bus.h"
 #include "cache.h"
 #include "config.h"
+#include "coop.h"
+#include "firmware.h"
 #include "dc.h"
 #include "fabric.h"
 #include "filter.h"
+#include "handoff.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 #include "resolve.h"
 #include "strv.h"
+#include "sysfs.h"
 #include "udev.h"
 #include "validate.h"
 #include "zeroconf.h"
 
 #define RECONCILE_DELAY_USEC (1500 * USEC_PER_MSEC)
-#define FABRIC_WORKERS 4
-
-extern char **environ;
+#define SAVE_DELAY_USEC (1 * USEC_PER_SEC)
+/* On stop, how long operations blocked in the kernel are waited for. */
+#define STOP_WAIT_USEC (20 * USEC_PER_SEC)
+/* Lanes of the fabric pool: connects, and everything else (log pages, DIM,
+ * disconnects, identity).  The kernel serialises fabrics connects (one
+ * mutex around /dev/nvme-fabrics), so more than 2 connect workers would only
+ * queue in the kernel, where stop cannot drop them. */
+#define FABRIC_CONNECT_WORKERS 2
+#define FABRIC_CONTROL_WORKERS 4
 
 static void manager_apply_log_level(Manager *m) {
         bool on = m->tron || (m->conf && m->conf->tron);
@@ -175,17 +184,33 @@ static void manager_maybe_exit(Manager *m) {
                 (void) sd_event_exit(m->event, 0);
 }
 
+/* Stop took too long: operations still blocked in the kernel are left to
+ * the exiting process (see docs/design.md, "Stop time"). */
+static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        log_warning("Stopping: %u operation(s) still blocked in the kernel after %us; exiting without them",
+                    fabric_n_running(m->fabric), (unsigned) (STOP_WAIT_USEC / USEC_PER_SEC));
+        m->abandon_workers = true;
+        (void) sd_event_exit(m->event, 0);
+        return 0;
+}
+
 typedef struct Disconnect {
         Manager *manager;
         char *name;
+        char device[32];
 } Disconnect;
 
-static void on_disconnect_done(FabricOp *op, int error, void *result, void *userdata) {
+static void on_disconnect_done(FabricOp *op, int error, unsigned status, void *result, void *userdata) {
         Disconnect *d = userdata;
         char buf[128];
 
         if (error != 0)
-                log_warning("%s: disconnect failed: %s", d->name, fabric_strerror(error, buf, sizeof(buf)));
+                log_warning("%s: disconnect failed: %s", d->name, fabric_strerror(error, status, buf, sizeof(buf)));
+        else
+                coop_disconnected(d->manager->coop, d->device);  /* coop: our registry entry goes */
+        fabric_set_owned(d->manager->fabric, d->device, false);
         d->manager->n_disconnecting--;
         manager_maybe_exit(d->manager);
         free(d->name);
@@ -201,6 +226,7 @@ void manager_disconnect(Manager *m, const char *device, const char *name) {
                 return;
         }
         d->manager = m;
+        (void) snprintf(d->device, sizeof(d->device), "%s", device);
         if (fabric_disconnect(m->fabric, device, on_disconnect_done, d, NULL) < 0) {
                 log_warning("%s: cannot disconnect %s", name, device);
                 free(d->name);
@@ -248,6 +274,9 @@ static int manager_save_now(Manager *m) {
         _cleanup_free_ CacheEntry *e = NULL;
         int r;
 
+        /* Whatever was scheduled is covered by this save. */
+        if (m->save_timer)
+                (void) sd_event_source_set_enabled(m->save_timer, SD_EVENT_OFF);
         e = calloc(m->n_dcs ?: 1, sizeof(CacheEntry));
         if (!e)
                 return log_oom();
@@ -266,23 +295,35 @@ static int manager_save_now(Manager *m) {
         return 0;
 }
 
-static int on_save(sd_event_source *s, void *userdata) {
+static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) manager_save_now(userdata);
         return 0;
 }
 
+/* Saves are coalesced: the first change arms a timer, later ones ride on
+ * it, so a burst of changes costs one rewrite and fsync, at most
+ * SAVE_DELAY_USEC after the first.  Stopping saves at once (and nothing
+ * changes the cache after that: the DC set is emptied on purpose). */
 void manager_schedule_save(Manager *m) {
+        int enabled = SD_EVENT_OFF;
         int r;
 
-        if (m->save_event) {
-                r = sd_event_source_set_enabled(m->save_event, SD_EVENT_ONESHOT);
-        } else {
-                r = sd_event_add_defer(m->event, &m->save_event, on_save, m);
+        if (m->stopping)
+                return;
+        if (m->save_timer) {
+                (void) sd_event_source_get_enabled(m->save_timer, &enabled);
+                if (enabled != SD_EVENT_OFF)
+                        return;
+                r = sd_event_source_set_time_relative(m->save_timer, SAVE_DELAY_USEC);
                 if (r >= 0)
-                        r = sd_event_source_set_enabled(m->save_event, SD_EVENT_ONESHOT);
+                        r = sd_event_source_set_enabled(m->save_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time_relative(m->event, &m->save_timer, CLOCK_MONOTONIC, SAVE_DELAY_USEC,
+                                               50 * USEC_PER_MSEC, on_save_timer, m);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to schedule a cache save, saving now: %m");
+                (void) manager_save_now(m);
         }
-        if (r < 0)
-                log_warning_errno(r, "Failed to schedule a cache save: %m");
 }
 
 static int manager_load_cache(Manager *m) {
@@ -291,6 +332,9 @@ static int manager_load_cache(Manager *m) {
         size_t n = 0;
         int r;
 
+        r = cache_remove_stale_temp(m->cache_path);
+        if (r > 0)
+                log_info("Removed %d temporary file(s) of interrupted saves next to %s", r, m->cache_path);
         r = cache_load(m->cache_path, &e, &n, &err);
         if (r == -ENOENT)
                 return 0;
@@ -338,14 +382,17 @@ static int manager_load_cache(Manager *m) {
  * name (exclusions apply to both spellings).  Returns a shallow copy of the
  * configuration whose controller list is *ret_list (free both with free()). */
 static int resolve_configured(Manager *m, Conf *ret_conf, ConfController **ret_list) {
+        size_t n = 0, n_nbft = m->firmware ? m->firmware->n_nbft : 0;
         ConfController *l;
-        size_t n = 0;
 
-        l = calloc(m->conf->n_controllers ?: 1, sizeof(ConfController));
+        l = calloc(m->conf->n_controllers + n_nbft ?: 1, sizeof(ConfController));
         if (!l)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->conf->n_controllers; i++) {
-                const ConfController *c = &m->conf->controllers[i];
+        /* NBFT DCs count as configured, after stafd.conf's lines (which win
+         * for a DC named in both). */
+        for (size_t i = 0; i < m->conf->n_controllers + n_nbft; i++) {
+                const ConfController *c = i < m->conf->n_controllers ? &m->conf->controllers[i]
+                                                                     : &m->firmware->nbft[i - m->conf->n_controllers].conf;
                 const char *addr = NULL;
                 Tid t;
                 int r;
@@ -520,6 +567,9 @@ static int on_start_slice(sd_event_source *s, void *userdata) {
                 if (dc->started)
                         continue;
                 dc->started = true;
+                /* NBFT: where the DC came from, and the host ID that goes with the table's NQN. */
+                dc->nbft = firmware_nbft_source(m->firmware, &dc->tid);
+                dc->hostid = firmware_hostid(m->firmware, dc->tid.host_nqn);
                 dc_start(dc);
                 started++;
         }
@@ -614,6 +664,11 @@ static int build_and_reconcile(Manager *m) {
         r = resolve_configured(m, &resolved, &resolved_list);
         if (r < 0)
                 return r;
+        /* coop: the system exclusion list applies on top of exclude=. */
+        coop_filter_configured(m->coop, resolved_list, &resolved.n_controllers, m->sys->hostnqn,
+                               m->conf->ignore_iface);
+        coop_filter_referrals(m->coop, refs, &n_refs, m->sys->hostnqn, m->conf->ignore_iface);
+        coop_filter_discovered(m->coop, disc, &n_disc, m->sys->hostnqn, m->conf->ignore_iface);
         r = candidates_build(&cand, &resolved, m->sys->hostnqn, refs, n_refs, disc, n_disc);
         if (r < 0)
                 return r;
@@ -633,7 +688,9 @@ static int build_and_reconcile(Manager *m) {
                 cur[i] = (CurrentDc) {
                         .tid = &m->dcs[i]->tid,
                         .origin = m->dcs[i]->origin,
-                        .expired = m->dcs[i]->expired,
+                        /* coop: a DC the system exclusion list names goes,
+                         * even a discovered one within its persistence. */
+                        .expired = m->dcs[i]->expired || coop_excluded(m->coop, &m->dcs[i]->tid),
                 };
 
         r = reconcile(&cand, cur, m->n_dcs, &resolved, &plan);
@@ -796,92 +853,23 @@ void manager_dc_log_pages_changed(Manager *m, Dc *dc, bool referrals_changed) {
 
 /* ---- uevents ---- */
 
-/* systemd-escape a string for use as a unit instance name. */
-static char *unit_escape(const char *s) {
-        char *r = malloc(strlen(s) * 4 + 1), *p = r;
-
-        if (!r)
-                return NULL;
-        for (const char *c = s; *c; c++) {
-                if (*c == '/')
-                        *p++ = '-';
-                else if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                         *c == ':' || *c == '_' || (*c == '.' && c != s))
-                        *p++ = *c;
-                else
-                        p += sprintf(p, "\\x%02x", (unsigned char) *c);
-        }
-        *p = 0;
-        return r;
-}
-
-static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
-        if (si->si_code != CLD_EXITED || si->si_status != 0)
-                log_warning("systemctl for the nvme-cli hand-off failed (status %d)", si->si_status);
-        sd_event_source_unref(s);
-        return 0;
-}
-
-/* A discovery controller we do not manage asked for rediscovery: do what
- * nvme-cli's udev rule would have done, so mixed setups keep working. */
-static void manager_nvmecli_handoff(Manager *m, const UdevEvent *ev) {
-        const char *trtype = NULL, *traddr = NULL, *trsvcid = NULL, *host_traddr = NULL, *host_iface = NULL;
-        const char *cntrltype = NULL;
-        _cleanup_free_ char *instance = NULL, *escaped = NULL, *unit = NULL;
-        char *argv[] = { (char *) "systemctl", (char *) "--no-block", (char *) "restart", NULL, NULL };
-        sd_event_source *child = NULL;
-        pid_t pid;
-        int r;
-
-        (void) sd_device_get_property_value(ev->device, "NVME_TRTYPE", &trtype);
-        (void) sd_device_get_property_value(ev->device, "NVME_TRADDR", &traddr);
-        (void) sd_device_get_property_value(ev->device, "NVME_TRSVCID", &trsvcid);
-        (void) sd_device_get_property_value(ev->device, "NVME_HOST_TRADDR", &host_traddr);
-        (void) sd_device_get_property_value(ev->device, "NVME_HOST_IFACE", &host_iface);
-        if (!trtype || !traddr || !trsvcid)
-                return;
-        if (sd_device_get_sysattr_value(ev->device, "cntrltype", &cntrltype) >= 0 &&
-            !streq(cntrltype, "discovery"))
-                return;
-
-        if (asprintf(&instance, "--device=%s\t--transport=%s\t--traddr=%s\t--trsvcid=%s\t--host-traddr=%s\t--host-iface=%s",
-                     ev->sysname, trtype, traddr, trsvcid, host_traddr ?: "none", host_iface ?: "none") < 0)
-                return;
-        escaped = unit_escape(instance);
-        if (!escaped || asprintf(&unit, "nvmf-connect@%s.service", escaped) < 0)
-                return;
-        argv[3] = unit;
-
-        log_info("%s is not managed by stafd: handing it to nvme-cli (%s)", ev->sysname, unit);
-        {
-                posix_spawnattr_t attr;
-                sigset_t none;
-
-                /* Our blocked signals must not leak into the child. */
-                sigemptyset(&none);
-                (void) posix_spawnattr_init(&attr);
-                (void) posix_spawnattr_setsigmask(&attr, &none);
-                (void) posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-                r = posix_spawnp(&pid, "systemctl", NULL, &attr, argv, environ);
-                (void) posix_spawnattr_destroy(&attr);
-        }
-        if (r != 0) {
-                log_warning_errno(r, "Cannot run systemctl: %m");
-                return;
-        }
-        r = sd_event_add_child(m->event, &child, pid, WEXITED, on_child_exit, NULL);
-        if (r < 0)
-                log_debug_errno(r, "Cannot watch systemctl: %m");
-}
-
 static void on_uevent(Udev *u, const UdevEvent *ev, void *userdata) {
         Manager *m = userdata;
         Dc *dc = manager_find_dc_by_device(m, ev->sysname);
         bool aen = ev->aen && strcasecmp(ev->aen, "0x70f002") == 0;
 
+        /* A controller appeared or went: the adoption index is stale. */
+        if (!streq(ev->action, "change"))
+                sysfs_index_invalidate();
+        if (streq(ev->action, "remove")) {
+                uint64_t seqnum = 0;
+
+                (void) sd_device_get_seqnum(ev->device, &seqnum);
+                coop_device_removed(m->coop, ev->sysname, seqnum);  /* coop: registry */
+        }
         if (!dc) {
                 if (streq(ev->action, "change") && (aen || streq_ptr(ev->nvme_event, "rediscover")))
-                        manager_nvmecli_handoff(m, ev);
+                        (void) handoff_nvmecli(m->handoff, ev->device, ev->sysname);
                 return;
         }
 
@@ -918,7 +906,8 @@ static int manager_reload(Manager *m) {
         (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
         r = conf_load(m->conf_file, &c);
         if (r < 0) {
-                log_warning_errno(r, "Cannot read %s, keeping the current configuration: %m", m->conf_file);
+                log_warning("Cannot read %s, keeping the current configuration: %s", m->conf_file,
+                            conf_strerror(r));
                 goto done;
         }
         for (char **w = c->warnings; w && *w; w++)
@@ -937,7 +926,15 @@ done:
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        return manager_reload(userdata);
+        Manager *m = userdata;
+
+        /* Stopping: a reload would only announce READY=1 to a unit that is
+         * going away. */
+        if (m->stopping) {
+                log_debug("Ignoring SIGHUP while stopping");
+                return 0;
+        }
+        return manager_reload(m);
 }
 
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -946,11 +943,16 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
 
         if (m->stopping)
                 return 0;
-        m->stopping = true;
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
         log_info("Stopping");
+        /* The last save, with every DC; a scheduled one is cancelled, and
+         * none can be scheduled once stopping is set. */
         (void) manager_save_now(m);
+        m->stopping = true;
 
+        /* Work not started yet is dropped (dc_begin_delete); only what is
+         * blocked in the kernel, and the disconnects, are waited for, at
+         * most STOP_WAIT_USEC. */
         disconnect = !m->conf->persistent_connections;
         while (m->n_dcs > 0) {
                 Dc *dc = m->dcs[m->n_dcs - 1];
@@ -959,6 +961,9 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
                 m->n_dcs--;
                 manager_delete_dc(m, dc, disconnect);
         }
+        if (sd_event_add_time_relative(m->event, &m->stop_timer, CLOCK_MONOTONIC, STOP_WAIT_USEC,
+                                       USEC_PER_SEC / 10, on_stop_timeout, m) < 0)
+                log_warning("Cannot arm the stop timer: stop waits for every operation");
         manager_maybe_exit(m);
         return 0;
 }
@@ -997,16 +1002,9 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate the event loop: %m");
 
-        {
-                sigset_t ss;
-
-                sigemptyset(&ss);
-                sigaddset(&ss, SIGTERM);
-                sigaddset(&ss, SIGINT);
-                sigaddset(&ss, SIGHUP);
-                sigaddset(&ss, SIGCHLD);
-                (void) sigprocmask(SIG_BLOCK, &ss, NULL);
-        }
+        /* main() blocked the signals first thing (sd-event needs them
+         * blocked): a SIGHUP while the configuration was read is handled
+         * here, not fatal. */
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_sigterm, m);
@@ -1015,19 +1013,29 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 return log_error_errno(r, "Failed to install signal handlers: %m");
 
-        r = fabric_new(&m->fabric, m->event, FABRIC_WORKERS);
+        r = fabric_new(&m->fabric, m->event, &(FabricLanes) { FABRIC_CONNECT_WORKERS, FABRIC_CONTROL_WORKERS });
         if (r < 0)
                 return log_error_errno(r, "Failed to start the fabric workers: %m");
         manager_apply_log_level(m);
-        r = resolver_new(&m->resolver, m->event, m->fabric, on_resolved, m);
+        r = resolver_new(&m->resolver, m->event, on_resolved, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up name resolution: %m");
         if (!fabric_have_fabrics())
                 log_error("/dev/nvme-fabrics is missing (is nvme-fabrics loaded?): connections will be retried");
 
+        r = handoff_new(&m->handoff, m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the nvme-cli hand-off: %m");
         r = udev_new(&m->udev, m->event, on_uevent, m);
         if (r < 0)
                 log_warning_errno(r, "No uevents: AENs and removals will not be seen: %m");
+
+        r = coop_new(&m->coop, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up host cooperation: %m");
+        r = firmware_new(&m->firmware, getenv("STAFD_NBFT_DIR"), NULL, m->sys->hostnqn);
+        if (r < 0)
+                return log_oom();
 
         (void) manager_load_cache(m);
 
@@ -1042,9 +1050,9 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* Workers first: no completion may reach a freed DC. */
-        m->fabric = fabric_free(m->fabric);
-        m->resolver = resolver_free(m->resolver);
+        /* DCs first: dc_free() cancels their operations, so no completion
+         * can reach a freed DC (completions are only delivered by the loop,
+         * which no longer runs). */
         for (size_t i = 0; i < m->n_dcs; i++)
                 dc_free(m->dcs[i]);
         free(m->dcs);
@@ -1054,10 +1062,20 @@ Manager *manager_free(Manager *m) {
         for (size_t i = 0; i < m->n_zombies; i++)
                 dc_free(m->zombies[i]);
         free(m->zombies);
+        if (m->abandon_workers && fabric_n_running(m->fabric) > 0) {
+                fabric_abandon(m->fabric);   /* left to the exiting process */
+                m->fabric = NULL;
+        } else
+                m->fabric = fabric_free(m->fabric);
+        m->resolver = resolver_free(m->resolver);
+        sd_event_source_disable_unref(m->stop_timer);
+        firmware_free(m->firmware);
         zeroconf_free(m->zeroconf);
         udev_free(m->udev);
+        handoff_free(m->handoff);
+        coop_free(m->coop);
         sd_event_source_disable_unref(m->reconcile_timer);
-        sd_event_source_disable_unref(m->save_event);
+        sd_event_source_disable_unref(m->save_timer);
         bus_teardown(m);
         sd_event_unref(m->event);
         conf_free(m->conf);
@@ -1100,6 +1118,16 @@ int manager_run(Manager *m) {
 
         r = sd_event_loop(m->event);
         if (r < 0)
-                return log_error_errno(r, "Event loop failed: %m");
+                return log_error_errno(r, "Exiting with an error: %m");
         return 0;
+}
+
+void manager_bus_lost(Manager *m) {
+        /* A stop in progress needs no bus: let it finish. */
+        if (m->stopping)
+                return;
+        (void) manager_save_now(m);
+        m->stopping = true;
+        /* Kernel connections stay: the restarted stafd adopts them. */
+        (void) sd_event_exit(m->event, -ENOTCONN);
 }

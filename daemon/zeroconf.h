@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "macro.h"
+
 typedef struct Zeroconf Zeroconf;
 
 typedef struct ZeroconfService {
@@ -47,7 +49,4 @@ unsigned zeroconf_n_rejected(Zeroconf *z);
 /* process_info "avahi" block: {"service types": [...], "services": {...}} with each service's identity and "reachable". */
 struct json_object *zeroconf_to_json(Zeroconf *z);
 
-static inline void zeroconf_freep(Zeroconf **z) {
-        if (*z)
-                *z = zeroconf_free(*z);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Zeroconf *, zeroconf_free);

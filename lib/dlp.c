@@ -76,11 +76,11 @@ const char *dlp_key_name(DlpKey k) {
 
 int dlp_key_from_name(const char *name) {
         if (!name)
-                return -1;
+                return -EINVAL;
         for (unsigned k = 0; k < _DLPE_N_KEYS; k++)
                 if (streq(key_names[k], name))
                         return (int) k;
-        return -1;
+        return -EINVAL;
 }
 
 const char *dlpe_get(const DlpEntry *e, DlpKey k) {
@@ -510,6 +510,14 @@ bool dlp_referrals_differ(const Dlp *a, const Dlp *b) {
 
 /* ---- fetching ---- */
 
+/* A read with RAE set failed part-way: the log must not be left with RAE
+ * set (the DC would send no more AENs), so end with one rae=false read of
+ * the header, whatever it returns.  Returns the first error. */
+static int fetch_fail(DlpReadFn read, void *ud, uint8_t hdr[DLP_HEADER_SIZE], int error) {
+        (void) read(ud, 0, hdr, DLP_HEADER_SIZE, false);
+        return error;
+}
+
 int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries,
               Dlp **ret, unsigned *ret_retries, size_t *ret_dropped) {
         uint8_t hdr[DLP_HEADER_SIZE], hdr2[DLP_HEADER_SIZE];
@@ -529,7 +537,7 @@ int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries
 
                 r = read(ud, 0, hdr, sizeof(hdr), true);
                 if (r != 0)
-                        return r;
+                        return fetch_fail(read, ud, hdr, r);
                 genctr = le64(hdr);
                 numrec = le64(hdr + 8);
                 n = numrec > max_entries ? max_entries : (size_t) numrec;
@@ -549,7 +557,7 @@ int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries
 
                         r = read(ud, off, buf + off, chunk, true);
                         if (r != 0)
-                                return r;
+                                return fetch_fail(read, ud, hdr2, r);
                         off += chunk;
                 }
 

@@ -114,8 +114,8 @@ static void bench_big_log(unsigned runs) {
 
         if (conf_parse_string("bench", txt, strlen(txt), &c) < 0)
                 die("conf");
-        c->max_referrals_per_dc = MAX_MAX_REFERRALS_PER_DC;
-        c->max_dcs = MAX_MAX_DCS;
+        c->max_referrals_per_dc = CONF_MAX_REFERRALS_PER_DC_MAX;
+        c->max_dcs = CONF_MAX_DCS_MAX;
         w.n = 1;
         w.tids = calloc(16385, sizeof(Tid));
         w.logs = calloc(16385, sizeof(Dlp *));

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "coop.h"
 #include "dc.h"
 #include "fabric.h"
 #include "macro.h"
@@ -49,7 +50,7 @@ static FabricOp *last_op(void) {
 
 static void complete(FabricOp *op, int error, void *result) {
         assert_false(op->cancelled);
-        op->cb(op, error, result, op->userdata);
+        op->cb(op, error, 0, result, op->userdata);
 }
 
 int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams *p,
@@ -76,12 +77,39 @@ void fabric_op_cancel(FabricOp *op) {
         op->cancelled = true;
 }
 
-const char *fabric_strerror(int error, char *buf, size_t size) {
-        (void) snprintf(buf, size, "error %d", error);
+/* Operations of the fake are "running" at once: nothing to drop. */
+bool fabric_op_drop(FabricOp *op) {
+        return false;
+}
+
+static char owned[8][32];
+
+void fabric_set_owned(Fabric *f, const char *device, bool on) {
+        for (unsigned i = 0; i < ELEMENTSOF(owned); i++)
+                if (on ? !owned[i][0] : streq(owned[i], device)) {
+                        (void) snprintf(owned[i], sizeof(owned[i]), "%s", on ? device : "");
+                        return;
+                }
+}
+
+static bool is_owned(const char *device) {
+        for (unsigned i = 0; i < ELEMENTSOF(owned); i++)
+                if (streq(owned[i], device))
+                        return true;
+        return false;
+}
+
+const char *fabric_strerror(int error, unsigned status, char *buf, size_t size) {
+        (void) snprintf(buf, size, "error %d status %u", error, status);
         return buf;
 }
 
-int fabric_read_sysfs_info(const char *device, FabricCtrlInfo *ret) {
+int sysfs_attr(const char *device, const char *attr, char *buf, size_t size) {
+        buf[0] = 0;
+        return -ENOENT;
+}
+
+int sysfs_read_info(const char *device, FabricCtrlInfo *ret) {
         *ret = (FabricCtrlInfo) {};
         (void) snprintf(ret->device, sizeof(ret->device), "%s", device);
         (void) snprintf(ret->dctype, sizeof(ret->dctype), "%s", existing_dctype);
@@ -119,6 +147,19 @@ void manager_disconnect(Manager *m, const char *device, const char *name) {
         n_disconnects++;
 }
 
+/* ---- fake host cooperation (daemon/coop) ---- */
+
+static unsigned n_registered;
+static bool owned_by_other;
+
+void coop_dc_connected(Coop *c, Dc *dc) {
+        n_registered++;
+}
+
+bool coop_may_disconnect(Coop *c, Dc *dc) {
+        return !owned_by_other;
+}
+
 /* ---- fixtures ---- */
 
 static Manager mgr;
@@ -127,9 +168,10 @@ static SysConf sys = { .hostnqn = (char *) "nqn.2014-08.org.nvmexpress:uuid:test
 
 static int setup(void **state) {
         n_ops = 0;
+        memset(owned, 0, sizeof(owned));
         existing_dctype[0] = 0;
         disconnected[0] = 0;
-        n_disconnects = n_saves = n_changed = n_expired = n_zombies_done = 0;
+        n_disconnects = n_saves = n_changed = n_expired = n_zombies_done = n_registered = 0;
         assert_int_equal(conf_new_default(&conf), 0);
         mgr = (Manager) { .conf = conf, .sys = &sys };
         assert_int_equal(sd_event_new(&mgr.event), 0);
@@ -321,8 +363,44 @@ static void test_own_connect_event_skipped(void **state) {
         assert_int_equal(n_ops, before + 1);
         assert_int_equal(last_op()->kind, OP_DLP);
         complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        /* ... and its "rediscover" twin is covered by that fetch. */
+        before = n_ops;
         dc_on_nvme_event(dc, "rediscover");
+        assert_int_equal(n_ops, before);
+        dc_free(dc);
+}
+
+/* A kernel reconnect says "rediscover" then "connected": one fetch, even
+ * when the second arrives while the first fetch runs. */
+static void test_reconnect_one_fetch(void **state) {
+        Dc *dc = make_dc(DC_ORIGIN_CONFIGURED);
+        FabricCtrlInfo i = info("nvme6", "");
+        unsigned before;
+
+        i.adopted = true;       /* no own-connect event to skip */
+        dc_start(dc);
+        complete(last_op(), 0, &i);
+        complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        assert_true(is_owned("nvme6"));
+
+        before = n_ops;
+        dc_on_nvme_event(dc, "rediscover");
+        assert_int_equal(n_ops, before + 1);
         assert_int_equal(last_op()->kind, OP_DLP);
+        dc_on_nvme_event(dc, "connected");      /* fetch still in flight */
+        complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        assert_int_equal(n_ops, before + 1);    /* no second fetch */
+
+        /* The next reconnect fetches again. */
+        dc_on_nvme_event(dc, "rediscover");
+        assert_int_equal(n_ops, before + 2);
+        complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        dc_on_nvme_event(dc, "connected");
+        assert_int_equal(n_ops, before + 2);
+
+        /* Removal gives the device up: another DC may adopt it. */
+        dc_on_remove(dc);
+        assert_false(is_owned("nvme6"));
         dc_free(dc);
 }
 
@@ -400,6 +478,30 @@ static void test_delete_idle(void **state) {
         dc_free(dc);
 }
 
+/* A controller another orchestrator owns is never disconnected, on
+ * deletion or on a deletion that waited for an operation. */
+static void test_delete_owned_by_other(void **state) {
+        Dc *dc = make_dc(DC_ORIGIN_CONFIGURED);
+        FabricCtrlInfo i = info("nvme4", "");
+
+        dc_start(dc);
+        complete(last_op(), 0, &i);
+        assert_int_equal(n_registered, 1);
+        complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        owned_by_other = true;
+        assert_true(dc_begin_delete(dc, true));
+        assert_int_equal(n_disconnects, 0);
+        dc_free(dc);
+
+        dc = make_dc(DC_ORIGIN_REFERRAL);
+        dc_start(dc);
+        assert_false(dc_begin_delete(dc, true));
+        complete(last_op(), 0, &i);
+        assert_int_equal(n_disconnects, 0);
+        assert_int_equal(n_zombies_done, 1);
+        owned_by_other = false;
+}
+
 static void test_discovered_expiry(void **state) {
         Dc *dc = make_dc(DC_ORIGIN_DISCOVERED);
 
@@ -443,10 +545,12 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_register_then_dlp, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dlp_retry_and_aen, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_own_connect_event_skipped, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reconnect_one_fetch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remove_keeps_cache, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adopt_existing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_while_connecting, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_idle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_delete_owned_by_other, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_discovered_expiry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_timer_format, setup, teardown),
         };
