@@ -150,12 +150,23 @@ print(sum(1 for c in l if not pat or re.fullmatch(pat, c["trsvcid"])))' "$@"
 }
 
 # D-Bus probe in the background: list_controllers every ~0.2 s, the worst
-# round trip (centiseconds, exec of busctl included) in $probe_max.
+# round trip (centiseconds) in $probe_max.  With test/bench/bus-ping from
+# the build tree as the first argument (meson passes it), one bus
+# connection makes the calls; without it busctl does, and each round trip
+# includes the exec of busctl (under TCG on a busy host that alone can
+# approach a second).
+BUS_PING=${1:-}
+[ -x "$BUS_PING" ] || BUS_PING=
 probe_max=$STAFD_VM_RESULTS/dbus-max-cs
 probe_stop=/run/stafd-vm-probe-stop
 probe_start() {
 	rm -f "$probe_stop"
 	echo 0 >"$probe_max"
+	if [ -n "$BUS_PING" ]; then
+		"$BUS_PING" org.nvmexpress.staf 3600 200 list >"$probe_max.all" 2>/dev/null &
+		probe_pid=$!
+		return
+	fi
 	(
 		max=0
 		while [ ! -e "$probe_stop" ]; do
@@ -177,9 +188,17 @@ probe_start() {
 }
 probe_end() { # WHAT
 	touch "$probe_stop"
-	wait "$probe_pid" 2>/dev/null || true
 	local m
-	m=$(cat "$probe_max")
+	if [ -n "$BUS_PING" ]; then
+		kill "$probe_pid" 2>/dev/null
+		wait "$probe_pid" 2>/dev/null || true
+		grep -q fail "$probe_max.all" && echo failed >>"$probe_max.err"
+		m=$(awk '$2 != "fail" && $2 + 0 > m { m = $2 + 0 } END { printf "%d", (m + 9) / 10 }' "$probe_max.all")
+		log "$1: $(wc -l <"$probe_max.all") list_controllers calls on one connection (bus-ping)"
+	else
+		wait "$probe_pid" 2>/dev/null || true
+		m=$(cat "$probe_max")
+	fi
 	log "$1: worst D-Bus list_controllers round trip $((m * 10)) ms"
 	((m <= DBUS_BOUND_CS)) || check_fail "$1: a D-Bus call took $((m * 10)) ms (> $((DBUS_BOUND_CS * 10)) ms)"
 	[ ! -s "$probe_max.err" ] || check_fail "$1: $(wc -l <"$probe_max.err") D-Bus calls failed"
