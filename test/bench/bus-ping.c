@@ -53,8 +53,8 @@ int main(int argc, char **argv) {
                         r = sd_bus_call_method(bus, argv[1], "/org/nvmexpress/staf", "org.nvmexpress.staf",
                                                "list_controllers", &err, &reply, "b", 0);
                 else
-                        r = sd_bus_call_method(bus, argv[1], "/", "org.freedesktop.DBus.Peer", "Ping", &err, &reply,
-                                               "");
+                        r = sd_bus_call_method(bus, argv[1], "/", "org.freedesktop.DBus.Peer", "Ping", &err,
+                                               &reply, "");
                 t = now_ms() - t;
                 if (r < 0)
                         printf("%.3f fail\n", (now_ms() - t) / 1e3);
