@@ -6,7 +6,8 @@
  *
  * Threading: the loop thread owns Fabric.ops (every op not yet completed on
  * the loop) and FabricOp.cancelled; FabricOp.abort is read by the worker
- * (a cancelled fetch stops early); Fabric.owned is under owned_lock.
+ * (a cancelled fetch stops early); Fabric.owned is under owned_lock, which
+ * is never held across I/O (the loop takes it).
  */
 #include <assert.h>
 #include <ctype.h>
@@ -208,8 +209,11 @@ bool fabric_is_owned(Fabric *f, const char *device) {
         return r;
 }
 
+/* The matcher's filter; it runs with the sysfs index locked, which a worker
+ * may hold across slow sysfs reads: owned_lock is taken only briefly, so the
+ * loop thread (fabric_set_owned) never waits for sysfs. */
 static bool skip_owned(const char *device, void *ud) {
-        return owned_locked(ud, device);
+        return fabric_is_owned(ud, device);
 }
 
 bool fabric_have_fabrics(void) {
@@ -350,13 +354,25 @@ static int job_connect(FabricOp *op) {
          * step 1) and that no DC owns: after a restart, or one made by
          * nvme-cli.  Done here, not on the loop: sysfs attributes of a
          * controller that is being created can block while the kernel
-         * connects.  Looking up and claiming under one lock: two connects
-         * racing for the same controller cannot both take it. */
-        pthread_mutex_lock(&f->owned_lock);
-        r = sysfs_find_existing(&tid, NULL, skip_owned, f, existing, sizeof(existing));
-        if (r > 0)
-                set_owned_locked(f, existing, true);
-        pthread_mutex_unlock(&f->owned_lock);
+         * connects.  The claim is a test-and-set under owned_lock: two
+         * connects racing for the same controller cannot both take it
+         * (the loser looks again). */
+        for (unsigned attempt = 0;; attempt++) {
+                bool claimed;
+
+                r = sysfs_find_existing(&tid, NULL, skip_owned, f, existing, sizeof(existing));
+                if (r <= 0 || attempt >= 8)
+                        break;
+                /* Claim it unless another connect just did. */
+                pthread_mutex_lock(&f->owned_lock);
+                claimed = !owned_locked(f, existing);
+                if (claimed)
+                        set_owned_locked(f, existing, true);
+                pthread_mutex_unlock(&f->owned_lock);
+                if (claimed)
+                        break;
+                r = 0;
+        }
         if (r > 0) {
                 (void) snprintf(op->device, sizeof(op->device), "%s", existing);
                 r = job_info(op);

@@ -11,6 +11,7 @@
 #include <ifaddrs.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,10 @@
 #include "macro.h"
 #include "sysfs.h"
 
+/* sysfs_lock is held by workers across blocking sysfs reads (index build):
+ * the loop thread never takes it (sysfs_index_invalidate is an atomic). */
 static pthread_mutex_t sysfs_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint_fast64_t index_gen;
 static char *root_path;          /* under sysfs_lock for writers; set before threads use it */
 
 typedef struct Ctrl {
@@ -42,6 +46,7 @@ typedef struct Index {
         Ctrl **buckets;
         size_t n_buckets;        /* power of two */
         uint64_t built_at;       /* CLOCK_MONOTONIC usec */
+        uint64_t gen;            /* index_gen when the build started */
         bool valid;
         uint64_t builds;
 } Index;
@@ -78,9 +83,7 @@ int sysfs_set_root(const char *path) {
 }
 
 void sysfs_index_invalidate(void) {
-        pthread_mutex_lock(&sysfs_lock);
-        idx.valid = false;
-        pthread_mutex_unlock(&sysfs_lock);
+        atomic_fetch_add(&index_gen, 1);
 }
 
 uint64_t sysfs_index_builds(void) {
@@ -363,6 +366,7 @@ static int index_build(void) {
         index_clear();
         idx.builds++;
         idx.built_at = now_usec();
+        idx.gen = atomic_load(&index_gen);
 
         (void) snprintf(path, sizeof(path), "%s/class/nvme", sysfs_root());
         d = opendir(path);
@@ -458,7 +462,8 @@ int sysfs_find_existing(const Tid *tid, const char *hostnqn,
                 return -ENOMEM;
 
         pthread_mutex_lock(&sysfs_lock);
-        if (!idx.valid || now_usec() - idx.built_at > SYSFS_INDEX_MAX_AGE_USEC)
+        if (!idx.valid || idx.gen != atomic_load(&index_gen) ||
+            now_usec() - idx.built_at > SYSFS_INDEX_MAX_AGE_USEC)
                 r = index_build();
         if (r >= 0 && idx.n_buckets > 0)
                 for (const Ctrl *c = idx.buckets[key_hash(key) & (idx.n_buckets - 1)]; c; c = c->bucket_next) {
