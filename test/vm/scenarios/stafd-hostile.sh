@@ -176,11 +176,13 @@ probe_end() { # WHAT
 	fi
 }
 
-# AEN refresh: link a new subsystem to the healthy DC's port, time until
-# stafd serves it.
+# AEN refresh: link a new subsystem to the healthy DC's port; the refresh
+# time is from the link to stafd's "Discovery log page" line for it (journal,
+# CLOCK_MONOTONIC like /proc/uptime); that D-Bus serves it is checked too
+# (its time includes busctl and python3 execs: printed, not judged).
 aen_n=0
 aen_refresh() { # WHAT
-	local nqn t0 t1
+	local nqn t0 t1 tf
 	aen_n=$((aen_n + 1))
 	nqn=$AEN_PREFIX$aen_n
 	nvmet_subsys "$nqn" 1M
@@ -188,16 +190,21 @@ aen_refresh() { # WHAT
 	t0=$_UPTIME_CS
 	nvmet_link 1 "$nqn"
 	has() { stafd_dlp_subnqns 8009 | grep -qx "$nqn"; }
-	if wait_for 30 has; then
-		_uptime_cs
-		t1=$_UPTIME_CS
-		log "$1: AEN refresh of the healthy DC shown after $(((t1 - t0) * 10)) ms" \
-			"(linked at $((t0 / 100)).$((t0 % 100)); stafd: $(journalctl -b -u stafd.service --no-pager -o short-monotonic |
-				grep -E 'nvme0 - (Received AEN|Discovery log page)' | tail -n 2 | sed -E 's/^\[ *([0-9.]+)\].* - /\1 /' | tr '\n' ';'))"
-		((t1 - t0 <= AEN_BOUND_CS)) || check_fail "$1: AEN refresh took $(((t1 - t0) * 10)) ms (> 5 s)"
-	else
-		check_fail "$1: AEN refresh not shown within 30 s"
+	if ! wait_for 30 has; then
+		check_fail "$1: AEN refresh not served on D-Bus within 30 s"
+		return 0
 	fi
+	_uptime_cs
+	t1=$_UPTIME_CS
+	tf=$(journalctl -b -u stafd.service --no-pager -o short-monotonic |
+		awk -v t0="$t0" '/nvme0 - Discovery log page/ { t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t); if (t * 100 >= t0) { print int(t * 100); exit } }')
+	if [ -z "$tf" ]; then
+		check_fail "$1: no fetch of the healthy DC in the journal after the link"
+		return 0
+	fi
+	log "$1: AEN refresh of the healthy DC: fetched $(((tf - t0) * 10)) ms after the link" \
+		"(served on D-Bus, measured through busctl+python3, after $(((t1 - t0) * 10)) ms)"
+	((tf - t0 <= AEN_BOUND_CS)) || check_fail "$1: AEN refresh took $(((tf - t0) * 10)) ms (> 5 s)"
 }
 
 never_smuggled() { # WHAT
