@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coop.h"
 #include "dc.h"
 #include "log.h"
 #include "macro.h"
@@ -217,7 +218,7 @@ static void dc_host(const Dc *dc, FabricHost *ret) {
 
         *ret = (FabricHost) {
                 .hostnqn = dc->tid.host_nqn,
-                .hostid = s->hostid,
+                .hostid = dc->hostid ?: s->hostid,
                 .hostkey = s->hostkey,
                 .symname = s->symname,
         };
@@ -243,6 +244,7 @@ static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
                 dc_log(dc, LOG_INFO, "Connected after earlier failures");
         else
                 dc_log(dc, LOG_INFO, "Connected");
+        coop_dc_connected(dc->manager->coop, dc);  /* coop: ownership registry */
         manager_schedule_save(dc->manager);
 
         /* DIM registration only with DCs that support it. */
@@ -547,12 +549,12 @@ static void dc_update_unresponsive(Dc *dc) {
         (void) sd_event_now(dc->manager->event, CLOCK_MONOTONIC, &now);
         dc->unresponsive_since = now ?: 1;
         if (dc->unresponsive_timer) {
-                r = sd_event_source_set_time(dc->unresponsive_timer, now + (uint64_t) persist * USEC_PER_SEC);
+                r = sd_event_source_set_time(dc->unresponsive_timer, usec_add(now, usec_from_sec(persist)));
                 if (r >= 0)
                         r = sd_event_source_set_enabled(dc->unresponsive_timer, SD_EVENT_ONESHOT);
         } else
                 r = sd_event_add_time(dc->manager->event, &dc->unresponsive_timer, CLOCK_MONOTONIC,
-                                      now + (uint64_t) persist * USEC_PER_SEC, USEC_PER_SEC,
+                                      usec_add(now, usec_from_sec(persist)), USEC_PER_SEC,
                                       on_unresponsive_timer, dc);
         if (r < 0)
                 dc_log_errno(dc, LOG_ERR, r, "Failed to arm the unresponsive timer: %m");
@@ -586,7 +588,8 @@ bool dc_begin_delete(Dc *dc, bool disconnect) {
                 return false;
         }
 
-        if (disconnect && dc->device[0]) {
+        /* coop: never disconnect a controller another orchestrator owns. */
+        if (disconnect && dc->device[0] && coop_may_disconnect(m->coop, dc)) {
                 dc_log(dc, LOG_INFO, "Disconnecting");
                 /* The device stays owned until the disconnect completes. */
                 manager_disconnect(m, dc->device, dc->name);

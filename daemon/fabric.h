@@ -157,7 +157,4 @@ bool fabric_busy(Fabric *f, const char *device);
  * Always returns buf. */
 const char *fabric_strerror(int error, unsigned status, char *buf, size_t size);
 
-static inline void fabric_freep(Fabric **f) {
-        if (*f)
-                *f = fabric_free(*f);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Fabric *, fabric_free);

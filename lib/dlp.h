@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
+
 typedef enum DlpKey {
         DLPE_TRTYPE,
         DLPE_ADRFAM,
@@ -41,6 +43,11 @@ typedef struct Dlp {
         size_t n;
         DlpEntry **entries;
         size_t n_allocated; /* capacity of entries[] (internal) */
+        /* The referral entries among entries[], in log order (maintained by
+         * dlp_append/dlp_decode; do not add entries any other way). */
+        DlpEntry **referrals;
+        size_t n_referrals;
+        size_t n_referrals_allocated;
 } Dlp;
 
 /* Wire layout sizes (NVMe Base spec, Get Log Page 0x70). */
@@ -90,7 +97,8 @@ int dlp_append(Dlp *d, DlpEntry *e); /* takes e on success */
 bool dlp_equal(const Dlp *a, const Dlp *b);
 /* Set of referral entries changed between a and b (either may be NULL = no
  * referrals)?  Order-insensitive; a referral is identified by trtype, adrfam,
- * traddr, trsvcid and subnqn (the fields that make a candidate DC). */
+ * traddr, trsvcid and subnqn (the fields that make a candidate DC).  A set
+ * difference through a hash set: linear in the size of both logs. */
 bool dlp_referrals_differ(const Dlp *a, const Dlp *b);
 
 /* Read len bytes of log page 0x70 at offset into buf, with Retain
@@ -116,7 +124,4 @@ typedef int (*DlpReadFn)(void *ud, uint64_t offset, void *buf, size_t len, bool 
 int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries,
               Dlp **ret, unsigned *ret_retries, size_t *ret_dropped);
 
-static inline void dlp_freep(Dlp **d) {
-        if (*d)
-                *d = dlp_free(*d);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Dlp *, dlp_free);

@@ -6,6 +6,7 @@
 
 #include "dlp.h"
 #include "json.h"
+#include "json-tree.h"
 #include "macro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

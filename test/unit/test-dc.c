@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "coop.h"
 #include "dc.h"
 #include "fabric.h"
 #include "macro.h"
@@ -146,6 +147,19 @@ void manager_disconnect(Manager *m, const char *device, const char *name) {
         n_disconnects++;
 }
 
+/* ---- fake host cooperation (daemon/coop) ---- */
+
+static unsigned n_registered;
+static bool owned_by_other;
+
+void coop_dc_connected(Coop *c, Dc *dc) {
+        n_registered++;
+}
+
+bool coop_may_disconnect(Coop *c, Dc *dc) {
+        return !owned_by_other;
+}
+
 /* ---- fixtures ---- */
 
 static Manager mgr;
@@ -157,7 +171,7 @@ static int setup(void **state) {
         memset(owned, 0, sizeof(owned));
         existing_dctype[0] = 0;
         disconnected[0] = 0;
-        n_disconnects = n_saves = n_changed = n_expired = n_zombies_done = 0;
+        n_disconnects = n_saves = n_changed = n_expired = n_zombies_done = n_registered = 0;
         assert_int_equal(conf_new_default(&conf), 0);
         mgr = (Manager) { .conf = conf, .sys = &sys };
         assert_int_equal(sd_event_new(&mgr.event), 0);
@@ -464,6 +478,30 @@ static void test_delete_idle(void **state) {
         dc_free(dc);
 }
 
+/* A controller another orchestrator owns is never disconnected, on
+ * deletion or on a deletion that waited for an operation. */
+static void test_delete_owned_by_other(void **state) {
+        Dc *dc = make_dc(DC_ORIGIN_CONFIGURED);
+        FabricCtrlInfo i = info("nvme4", "");
+
+        dc_start(dc);
+        complete(last_op(), 0, &i);
+        assert_int_equal(n_registered, 1);
+        complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        owned_by_other = true;
+        assert_true(dc_begin_delete(dc, true));
+        assert_int_equal(n_disconnects, 0);
+        dc_free(dc);
+
+        dc = make_dc(DC_ORIGIN_REFERRAL);
+        dc_start(dc);
+        assert_false(dc_begin_delete(dc, true));
+        complete(last_op(), 0, &i);
+        assert_int_equal(n_disconnects, 0);
+        assert_int_equal(n_zombies_done, 1);
+        owned_by_other = false;
+}
+
 static void test_discovered_expiry(void **state) {
         Dc *dc = make_dc(DC_ORIGIN_DISCOVERED);
 
@@ -512,6 +550,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_adopt_existing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_while_connecting, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_idle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_delete_owned_by_other, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_discovered_expiry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_timer_format, setup, teardown),
         };

@@ -232,6 +232,31 @@ static void test_new_equal_referrals(void **state) {
         assert_false(dlp_referrals_differ(a, b));
         assert_true(dlp_equal(a, a));
         assert_int_equal(dlp_append(b, NULL), -EINVAL);
+
+        /* Sets, not multisets: {r1, r1} == {r1}; {r1, r4} != {r1, r1}. */
+        {
+                _cleanup_(dlp_freep) Dlp *x = dlp_new_empty(), *y = dlp_new_empty();
+                DlpEntry *f1, *f2, *f3;
+
+                vals[DLPE_SUBNQN] = "nqn.2014-08.org.nvmexpress.discovery";
+                vals[DLPE_SUBTYPE] = "referral";
+                assert_int_equal(dlpe_new(&f1, vals), 0);
+                assert_int_equal(dlpe_new(&f2, vals), 0);
+                vals[DLPE_TRSVCID] = "8010";
+                assert_int_equal(dlpe_new(&f3, vals), 0);
+                assert_int_equal(dlp_append(x, f1), 0);
+                assert_int_equal(dlp_append(x, f2), 0);
+                assert_int_equal(dlp_append(y, f3), 0);
+                assert_true(dlp_referrals_differ(x, y));
+                assert_true(dlp_referrals_differ(y, x));
+                assert_int_equal(dlpe_new(&f3, vals), 0);
+                vals[DLPE_TRSVCID] = "8009";
+                assert_int_equal(dlp_append(x, f3), 0);   /* x = {r, r, r'} */
+                assert_int_equal(dlpe_new(&f1, vals), 0);
+                assert_int_equal(dlp_append(y, f1), 0);   /* y = {r', r} */
+                assert_false(dlp_referrals_differ(x, y));
+                assert_false(dlp_referrals_differ(y, x));
+        }
 }
 
 /* ---- dlp_fetch with a fake reader ---- */
