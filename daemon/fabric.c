@@ -910,6 +910,11 @@ void fabric_op_cancel(FabricOp *op) {
         atomic_store(&op->abort, true);
 }
 
+void fabric_op_abort(FabricOp *op) {
+        if (op)
+                atomic_store(&op->abort, true);
+}
+
 bool fabric_op_drop(FabricOp *op) {
         Fabric *f;
 

@@ -143,6 +143,10 @@ int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *user
  * whose device is unknown until it completes).  To drop a DC while its
  * connect is in flight, keep the callback and disconnect from there. */
 void fabric_op_cancel(FabricOp *op);
+/* Ask a running operation to stop early; its callback is still called (a
+ * stopped log-page fetch reports -ECANCELED, after clearing RAE).  Only
+ * fetches stop early; other operations run to their end. */
+void fabric_op_abort(FabricOp *op);
 /* Take an operation that has not started yet off its queue: true, and it
  * never runs (no callback; forget op).  False if it already runs. */
 bool fabric_op_drop(FabricOp *op);
