@@ -54,8 +54,8 @@ struct FabricOp {
         FabricOpType type;
         PoolJob *job;
         FabricOp *ops_prev, *ops_next; /* Fabric.ops (loop thread) */
-        bool cancelled;               /* loop thread only */
-        atomic_bool abort;            /* read by the worker */
+        bool cancelled; /* loop thread only */
+        atomic_bool abort; /* read by the worker */
 
         char device[32];
         FabricDoneFn cb;
@@ -66,7 +66,7 @@ struct FabricOp {
         char *transport, *traddr, *trsvcid, *subsysnqn, *host_traddr, *host_iface;
         char *dhchap_secret, *dhchap_ctrl_secret;
         ConfConnOpts opts;
-        bool flag;                    /* deregister / try_pleo */
+        bool flag; /* deregister / try_pleo */
 
         /* outputs */
         int error;
@@ -78,11 +78,11 @@ struct FabricOp {
 struct Fabric {
         sd_event *event;
         Pool *pool;
-        FabricOp *ops;                /* all not completed ops */
+        FabricOp *ops; /* all not completed ops */
         bool freeing;
 
         pthread_mutex_t owned_lock;
-        uint8_t *owned;               /* by device number */
+        uint8_t *owned; /* by device number */
         size_t n_owned;
 };
 
@@ -267,8 +267,8 @@ static void strtrim_copy(char *dst, size_t size, const char *src) {
 
 /* Identify Controller fallback for cntrltype/dctype (pre-6.x kernels). */
 static int job_identify(FabricOp *op) {
-        static const char * const cntrltype[] = { [1] = "io", [2] = "discovery", [3] = "admin" };
-        static const char * const dctype[] = { [0] = "none", [1] = "ddc", [2] = "cdc" };
+        static const char *const cntrltype[] = { [1] = "io", [2] = "discovery", [3] = "admin" };
+        static const char *const dctype[] = { [0] = "none", [1] = "ddc", [2] = "cdc" };
         FabricCtrlInfo *info = &op->info;
         struct nvme_id_ctrl id = {};
         _cleanup_close_ int fd = -EBADF;
@@ -297,7 +297,8 @@ static int job_identify(FabricOp *op) {
         if (isempty(info->cntrltype))
                 (void) snprintf(info->cntrltype, sizeof(info->cntrltype), "%s",
                                 id.cntrltype < ELEMENTSOF(cntrltype) && cntrltype[id.cntrltype]
-                                ? cntrltype[id.cntrltype] : "reserved");
+                                        ? cntrltype[id.cntrltype]
+                                        : "reserved");
         if (isempty(info->dctype))
                 (void) snprintf(info->dctype, sizeof(info->dctype), "%s",
                                 id.dctype < ELEMENTSOF(dctype) ? dctype[id.dctype] : "reserved");
@@ -390,8 +391,8 @@ static int job_connect(FabricOp *op) {
         h = job_host(root, op);
         if (!h)
                 return -ENOMEM;
-        c = nvme_create_ctrl(root, op->subsysnqn, op->transport, op->traddr,
-                             op->host_traddr, op->host_iface, op->trsvcid);
+        c = nvme_create_ctrl(root, op->subsysnqn, op->transport, op->traddr, op->host_traddr, op->host_iface,
+                             op->trsvcid);
         if (!c)
                 return fabric_result(-1, NULL);
         nvme_ctrl_set_discovery_ctrl(c, true);
@@ -471,9 +472,9 @@ static int job_register(FabricOp *op) {
         if (h && op->hostkey)
                 nvme_host_set_dhchap_key(h, op->hostkey);
 
-        return fabric_result(nvmf_register_ctrl(c, op->flag ? NVMF_DIM_TAS_DEREGISTER
-                                                           : NVMF_DIM_TAS_REGISTER, &result),
-                             &op->status);
+        return fabric_result(
+                nvmf_register_ctrl(c, op->flag ? NVMF_DIM_TAS_DEREGISTER : NVMF_DIM_TAS_REGISTER, &result),
+                &op->status);
 }
 
 static int job_disconnect(FabricOp *op) {
@@ -535,7 +536,8 @@ static int dlp_read(void *ud, uint64_t offset, void *buf, size_t len, bool rae) 
                  * the one that clears RAE. */
                 if (chunk_rae && atomic_load(&rd->op->abort))
                         return -ECANCELED;
-                r = get_log(rd->fd, NVME_LOG_LID_DISCOVER, rd->lsp, offset, p, n, chunk_rae, &rd->op->status);
+                r = get_log(rd->fd, NVME_LOG_LID_DISCOVER, rd->lsp, offset, p, n, chunk_rae,
+                            &rd->op->status);
                 if (r != 0)
                         return r;
                 offset += n;
@@ -574,8 +576,8 @@ static int job_get_dlp(FabricOp *op) {
 
         rd.fd = fd;
         op->status = 0;
-        r = dlp_fetch(dlp_read, &rd, DLP_MAX_RETRIES, DLP_MAX_ENTRIES, &op->dlp.dlp,
-                      &op->dlp.retries, &op->dlp.dropped);
+        r = dlp_fetch(dlp_read, &rd, DLP_MAX_RETRIES, DLP_MAX_ENTRIES, &op->dlp.dlp, &op->dlp.retries,
+                      &op->dlp.dropped);
         if (r != -EREMOTEIO)
                 op->status = 0;
         return r;
@@ -677,8 +679,8 @@ int fabric_new(Fabric **ret, sd_event *event, const FabricLanes *lanes) {
                 return -ENOMEM;
         pthread_mutex_init(&f->owned_lock, NULL);
         f->event = sd_event_ref(event);
-        spec[LANE_CONNECT] = (PoolLaneSpec) { "fabric-connect", lanes->n_connect };
-        spec[LANE_CONTROL] = (PoolLaneSpec) { "fabric-control", lanes->n_control };
+        spec[LANE_CONNECT] = (PoolLaneSpec){ "fabric-connect", lanes->n_connect };
+        spec[LANE_CONTROL] = (PoolLaneSpec){ "fabric-control", lanes->n_control };
         r = pool_new(&f->pool, event, "fabric", spec, _LANE_MAX);
         if (r < 0)
                 return r;
@@ -719,8 +721,8 @@ void fabric_set_debug(Fabric *f, bool on) {
         atomic_store(&fabric_nvme_log_level, on ? LOG_DEBUG : LOG_CRIT);
 }
 
-static int op_new(Fabric *f, FabricOpType type, const char *device, FabricDoneFn cb,
-                  void *userdata, FabricOp **ret) {
+static int op_new(Fabric *f, FabricOpType type, const char *device, FabricDoneFn cb, void *userdata,
+                  FabricOp **ret) {
         FabricOp *op;
 
         if (!f)
@@ -757,8 +759,8 @@ static int op_submit(FabricOp *op, FabricOp **ret_op) {
         Fabric *f = op->fabric;
         int r;
 
-        r = pool_submit(f->pool, op->type == OP_CONNECT ? LANE_CONNECT : LANE_CONTROL,
-                        job_run, op_done, op, &op->job);
+        r = pool_submit(f->pool, op->type == OP_CONNECT ? LANE_CONNECT : LANE_CONTROL, job_run, op_done, op,
+                        &op->job);
         if (r < 0) {
                 op_free(op);
                 return r;
@@ -820,8 +822,8 @@ static int connect_check_options(const FabricOp *op) {
         return 0;
 }
 
-int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams *p,
-                   FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
+int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams *p, FabricDoneFn cb,
+                   void *userdata, FabricOp **ret_op) {
         _cleanup_(op_freep) FabricOp *op = NULL;
         const Tid *t;
         int r;
@@ -838,8 +840,7 @@ int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams 
         /* The TID's host NQN wins over the default host's. */
         if (!isempty(t->host_nqn) && free_and_strdup(&op->hostnqn, t->host_nqn) < 0)
                 return -ENOMEM;
-        if (dup_nonempty(&op->transport, t->transport) < 0 ||
-            dup_nonempty(&op->traddr, t->traddr) < 0 ||
+        if (dup_nonempty(&op->transport, t->transport) < 0 || dup_nonempty(&op->traddr, t->traddr) < 0 ||
             dup_nonempty(&op->trsvcid, t->trsvcid) < 0 ||
             free_and_strdup(&op->subsysnqn, isempty(t->subsysnqn) ? DISC_NQN : t->subsysnqn) < 0 ||
             dup_nonempty(&op->host_traddr, t->host_traddr) < 0 ||
@@ -854,8 +855,7 @@ int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams 
         return op_submit(TAKE_PTR(op), ret_op);
 }
 
-int fabric_ctrl_info(Fabric *f, const char *device, FabricDoneFn cb, void *userdata,
-                     FabricOp **ret_op) {
+int fabric_ctrl_info(Fabric *f, const char *device, FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
         FabricOp *op;
         int r;
 
@@ -865,8 +865,8 @@ int fabric_ctrl_info(Fabric *f, const char *device, FabricDoneFn cb, void *userd
         return op_submit(op, ret_op);
 }
 
-int fabric_register(Fabric *f, const FabricHost *host, const char *device, bool deregister,
-                    FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
+int fabric_register(Fabric *f, const FabricHost *host, const char *device, bool deregister, FabricDoneFn cb,
+                    void *userdata, FabricOp **ret_op) {
         _cleanup_(op_freep) FabricOp *op = NULL;
         int r;
 
@@ -880,8 +880,8 @@ int fabric_register(Fabric *f, const FabricHost *host, const char *device, bool 
         return op_submit(TAKE_PTR(op), ret_op);
 }
 
-int fabric_get_dlp(Fabric *f, const char *device, bool try_pleo,
-                   FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
+int fabric_get_dlp(Fabric *f, const char *device, bool try_pleo, FabricDoneFn cb, void *userdata,
+                   FabricOp **ret_op) {
         FabricOp *op;
         int r;
 
@@ -892,8 +892,7 @@ int fabric_get_dlp(Fabric *f, const char *device, bool try_pleo,
         return op_submit(op, ret_op);
 }
 
-int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *userdata,
-                      FabricOp **ret_op) {
+int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
         FabricOp *op;
         int r;
 

@@ -27,14 +27,14 @@
  * the loop thread never takes it (sysfs_index_invalidate is an atomic). */
 static pthread_mutex_t sysfs_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_uint_fast64_t index_gen;
-static char *root_path;          /* under sysfs_lock for writers; set before threads use it */
+static char *root_path; /* under sysfs_lock for writers; set before threads use it */
 
 typedef struct Ctrl {
         char device[32];
         unsigned num;
         bool live, deleting, discovery, well_known;
-        char *key;               /* transport \n addr \n trsvcid \n hostnqn */
-        char *scope;             /* of traddr, lower-case, "" if none */
+        char *key; /* transport \n addr \n trsvcid \n hostnqn */
+        char *scope; /* of traddr, lower-case, "" if none */
         char *subsysnqn;
         char *host_traddr, *src_addr, *host_iface;
         struct Ctrl *bucket_next;
@@ -44,9 +44,9 @@ typedef struct Index {
         Ctrl *ctrls;
         size_t n;
         Ctrl **buckets;
-        size_t n_buckets;        /* power of two */
-        uint64_t built_at;       /* CLOCK_MONOTONIC usec */
-        uint64_t gen;            /* index_gen when the build started */
+        size_t n_buckets; /* power of two */
+        uint64_t built_at; /* CLOCK_MONOTONIC usec */
+        uint64_t gen; /* index_gen when the build started */
         bool valid;
         uint64_t builds;
 } Index;
@@ -241,7 +241,8 @@ static bool iface_of_addr(const char *addr, char *buf, size_t size) {
                 if (ifa->ifa_addr->sa_family == AF_INET)
                         inet_ntop(AF_INET, &((struct sockaddr_in *) ifa->ifa_addr)->sin_addr, s, sizeof(s));
                 else if (ifa->ifa_addr->sa_family == AF_INET6)
-                        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ifa->ifa_addr)->sin6_addr, s, sizeof(s));
+                        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ifa->ifa_addr)->sin6_addr, s,
+                                  sizeof(s));
                 else
                         continue;
                 if (sysfs_addr_equal(s, addr)) {
@@ -294,8 +295,8 @@ static size_t key_hash(const char *s) {
         return h;
 }
 
-static char *make_key(const char *transport, const char *traddr, const char *trsvcid,
-                      const char *hostnqn, char *scope, size_t ssize) {
+static char *make_key(const char *transport, const char *traddr, const char *trsvcid, const char *hostnqn,
+                      char *scope, size_t ssize) {
         char addr[256], tr[32];
         char *k;
         size_t i;
@@ -322,7 +323,7 @@ static bool ctrl_read(const char *device, Ctrl *c) {
         (void) sysfs_attr(device, "state", state, sizeof(state));
         (void) sysfs_attr(device, "cntrltype", ctype, sizeof(ctype));
 
-        *c = (Ctrl) {};
+        *c = (Ctrl){};
         (void) snprintf(c->device, sizeof(c->device), "%.31s", device);
         c->num = (unsigned) strtoul(device + 4, NULL, 10);
         c->live = streq(state, "live");
@@ -330,8 +331,8 @@ static bool ctrl_read(const char *device, Ctrl *c) {
         c->well_known = streq(subsys, DISC_NQN);
         /* Old kernels lack cntrltype: a controller without namespaces is
          * taken as a discovery controller; an I/O one is not ours. */
-        c->discovery = streq(ctype, "discovery") || c->well_known ||
-                       (isempty(ctype) && !has_namespaces(device));
+        c->discovery =
+                streq(ctype, "discovery") || c->well_known || (isempty(ctype) && !has_namespaces(device));
 
         sysfs_address_get(address, "traddr", traddr, sizeof(traddr));
         sysfs_address_get(address, "trsvcid", trsvcid, sizeof(trsvcid));
@@ -445,9 +446,8 @@ static bool ctrl_matches(const Ctrl *c, const Tid *tid, const char *scope) {
         return true;
 }
 
-int sysfs_find_existing(const Tid *tid, const char *hostnqn,
-                        bool (*skip)(const char *device, void *ud), void *ud,
-                        char *ret_device, size_t size) {
+int sysfs_find_existing(const Tid *tid, const char *hostnqn, bool (*skip)(const char *device, void *ud),
+                        void *ud, char *ret_device, size_t size) {
         _cleanup_free_ char *key = NULL;
         const Ctrl *best = NULL;
         char scope[64];
@@ -466,7 +466,8 @@ int sysfs_find_existing(const Tid *tid, const char *hostnqn,
             now_usec() - idx.built_at > SYSFS_INDEX_MAX_AGE_USEC)
                 r = index_build();
         if (r >= 0 && idx.n_buckets > 0)
-                for (const Ctrl *c = idx.buckets[key_hash(key) & (idx.n_buckets - 1)]; c; c = c->bucket_next) {
+                for (const Ctrl *c = idx.buckets[key_hash(key) & (idx.n_buckets - 1)]; c;
+                     c = c->bucket_next) {
                         if (!streq(c->key, key) || !ctrl_matches(c, tid, scope))
                                 continue;
                         if (skip && skip(c->device, ud))

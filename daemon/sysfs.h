@@ -38,14 +38,14 @@
 
 /* What we know about a connected controller (sysfs + Identify). */
 typedef struct FabricCtrlInfo {
-        char device[32];     /* "nvme3" */
-        char dctype[16];     /* "ddc", "cdc", "none" or "" */
-        char cntrltype[16];  /* "discovery", "io", "admin" or "" */
+        char device[32]; /* "nvme3" */
+        char dctype[16]; /* "ddc", "cdc", "none" or "" */
+        char cntrltype[16]; /* "discovery", "io", "admin" or "" */
         char model[64];
         char serial[32];
         char hostnqn[256];
         char hostid[64];
-        bool adopted;        /* connect found an existing kernel controller */
+        bool adopted; /* connect found an existing kernel controller */
 } FabricCtrlInfo;
 
 /* "/sys" unless changed; NULL restores "/sys".  Invalidates the index. */
@@ -75,9 +75,8 @@ int sysfs_read_info(const char *device, FabricCtrlInfo *ret);
  * src_addr=).  Devices for which skip(device, ud) is true are not considered
  * (owned by another DC).  A "live" match wins, then the lowest number.
  * Returns 1 and the device name, 0 if none, negative errno on error. */
-int sysfs_find_existing(const Tid *tid, const char *hostnqn,
-                        bool (*skip)(const char *device, void *ud), void *ud,
-                        char *ret_device, size_t size);
+int sysfs_find_existing(const Tid *tid, const char *hostnqn, bool (*skip)(const char *device, void *ud),
+                        void *ud, char *ret_device, size_t size);
 
 /* Value of key in a "k=v,k=v" address attribute, trimmed, into buf ("" if
  * absent; truncated to size). */
