@@ -251,20 +251,6 @@ static nvme_host_t job_host(nvme_root_t r, FabricOp *op) {
         return h;
 }
 
-static void strtrim_copy(char *dst, size_t size, const char *src) {
-        size_t n;
-
-        while (isspace((unsigned char) *src))
-                src++;
-        n = strlen(src);
-        while (n > 0 && isspace((unsigned char) src[n - 1]))
-                n--;
-        if (n >= size)
-                n = size - 1;
-        memcpy(dst, src, n);
-        dst[n] = 0;
-}
-
 /* Identify Controller fallback for cntrltype/dctype (pre-6.x kernels). */
 static int job_identify(FabricOp *op) {
         static const char *const cntrltype[] = { [1] = "io", [2] = "discovery", [3] = "admin" };
@@ -306,13 +292,13 @@ static int job_identify(FabricOp *op) {
                 char mn[sizeof(id.mn) + 1] = {};
 
                 memcpy(mn, id.mn, sizeof(id.mn));
-                strtrim_copy(info->model, sizeof(info->model), mn);
+                sysfs_trim_copy(info->model, sizeof(info->model), mn);
         }
         if (isempty(info->serial)) {
                 char sn[sizeof(id.sn) + 1] = {};
 
                 memcpy(sn, id.sn, sizeof(id.sn));
-                strtrim_copy(info->serial, sizeof(info->serial), sn);
+                sysfs_trim_copy(info->serial, sizeof(info->serial), sn);
         }
         return 0;
 }
@@ -406,20 +392,21 @@ static int job_connect(FabricOp *op) {
         cfg.host_traddr = op->host_traddr;
         cfg.host_iface = op->host_iface;
         cfg.keep_alive_tmo = o->kato != CONF_UNSET ? o->kato : 30;
-        if (o->hdr_digest != CONF_UNSET)
-                cfg.hdr_digest = o->hdr_digest;
-        if (o->data_digest != CONF_UNSET)
-                cfg.data_digest = o->data_digest;
-        /* libnvme 1.3 does not pass queue_size for a discovery controller
-         * (admin queue only); set it anyway in case a later one does. */
-        if (o->queue_size != CONF_UNSET)
-                cfg.queue_size = o->queue_size;
-        if (o->reconnect_delay != CONF_UNSET)
-                cfg.reconnect_delay = o->reconnect_delay;
-        if (o->ctrl_loss_tmo != CONF_UNSET)
-                cfg.ctrl_loss_tmo = o->ctrl_loss_tmo;
-        if (o->disable_sqflow != CONF_UNSET)
-                cfg.disable_sqflow = o->disable_sqflow;
+        /* CONF_UNSET keeps libnvme's default.  libnvme 1.3 does not pass
+         * queue_size for a discovery controller (admin queue only); it is
+         * set anyway in case a later one does. */
+#define SET_OPT(f)                      \
+        do {                            \
+                if (o->f != CONF_UNSET) \
+                        cfg.f = o->f;   \
+        } while (0)
+        SET_OPT(hdr_digest);
+        SET_OPT(data_digest);
+        SET_OPT(queue_size);
+        SET_OPT(reconnect_delay);
+        SET_OPT(ctrl_loss_tmo);
+        SET_OPT(disable_sqflow);
+#undef SET_OPT
 
         r = fabric_result(nvmf_add_ctrl(h, c, &cfg), NULL);
         if (r != 0) {

@@ -105,7 +105,7 @@ bool sysfs_device_name_valid(const char *device) {
         return strlen(device) < sizeof(((FabricCtrlInfo *) NULL)->device);
 }
 
-static void strtrim_copy(char *dst, size_t size, const char *src) {
+void sysfs_trim_copy(char *dst, size_t size, const char *src) {
         size_t n;
 
         while (isspace((unsigned char) *src))
@@ -135,7 +135,7 @@ int sysfs_attr(const char *device, const char *attr, char *buf, size_t size) {
         if (n < 0)
                 return -errno;
         tmp[n] = 0;
-        strtrim_copy(buf, size, tmp);
+        sysfs_trim_copy(buf, size, tmp);
         return 0;
 }
 
@@ -180,7 +180,7 @@ void sysfs_address_get(const char *address, const char *key, char *buf, size_t s
                                 len = sizeof(tmp) - 1;
                         memcpy(tmp, p + klen + 1, len);
                         tmp[len] = 0;
-                        strtrim_copy(buf, size, tmp);
+                        sysfs_trim_copy(buf, size, tmp);
                         return;
                 }
                 p = end ? end + 1 : NULL;

@@ -52,6 +52,10 @@ typedef struct FabricCtrlInfo {
 int sysfs_set_root(const char *path);
 const char *sysfs_root(void);
 
+/* src without leading and trailing white space, into dst (truncated to
+ * size): how attribute values are read (also used for Identify strings). */
+void sysfs_trim_copy(char *dst, size_t size, const char *src);
+
 /* "nvme" + digits, short enough for FabricCtrlInfo.device. */
 bool sysfs_device_name_valid(const char *device);
 
