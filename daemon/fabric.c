@@ -842,14 +842,21 @@ int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams 
         return op_submit(TAKE_PTR(op), ret_op);
 }
 
-int fabric_ctrl_info(Fabric *f, const char *device, FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
+/* An operation on an existing device that needs nothing but the device. */
+static int submit_on_device(Fabric *f, FabricOpType type, const char *device, bool flag, FabricDoneFn cb,
+                            void *userdata, FabricOp **ret_op) {
         FabricOp *op;
         int r;
 
-        r = op_new(f, OP_INFO, device, cb, userdata, &op);
+        r = op_new(f, type, device, cb, userdata, &op);
         if (r < 0)
                 return r;
+        op->flag = flag;
         return op_submit(op, ret_op);
+}
+
+int fabric_ctrl_info(Fabric *f, const char *device, FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
+        return submit_on_device(f, OP_INFO, device, false, cb, userdata, ret_op);
 }
 
 int fabric_register(Fabric *f, const FabricHost *host, const char *device, bool deregister, FabricDoneFn cb,
@@ -869,24 +876,11 @@ int fabric_register(Fabric *f, const FabricHost *host, const char *device, bool 
 
 int fabric_get_dlp(Fabric *f, const char *device, bool try_pleo, FabricDoneFn cb, void *userdata,
                    FabricOp **ret_op) {
-        FabricOp *op;
-        int r;
-
-        r = op_new(f, OP_GET_DLP, device, cb, userdata, &op);
-        if (r < 0)
-                return r;
-        op->flag = try_pleo;
-        return op_submit(op, ret_op);
+        return submit_on_device(f, OP_GET_DLP, device, try_pleo, cb, userdata, ret_op);
 }
 
 int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
-        FabricOp *op;
-        int r;
-
-        r = op_new(f, OP_DISCONNECT, device, cb, userdata, &op);
-        if (r < 0)
-                return r;
-        return op_submit(op, ret_op);
+        return submit_on_device(f, OP_DISCONNECT, device, false, cb, userdata, ret_op);
 }
 
 void fabric_op_cancel(FabricOp *op) {
