@@ -57,7 +57,9 @@ class Bus:
         self.s.sendall(b'BEGIN\r\n')
         self.buf = b''
         self.serial = 0
+        self.last_error = None
         self.call('/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Hello', 'org.freedesktop.DBus')
+        self.unique_name = self.body[4:4 + struct.unpack_from('<I', self.body)[0]].decode()
 
     def recv_exact(self, n):
         while len(self.buf) < n:
@@ -69,11 +71,12 @@ class Bus:
         return r
 
     def read_message(self):
+        """(type, serial, {field code: value}) of the next message."""
         fixed = self.recv_exact(16)
-        _, mtype, _, _, blen, _, flen = struct.unpack('<cBBBIII', fixed)
+        _, mtype, _, _, blen, serial, flen = struct.unpack('<cBBBIII', fixed)
         fields = self.recv_exact(flen + (-(16 + flen) % 8))[:flen]
-        self.recv_exact(blen)
-        reply_serial = None
+        self.body = self.recv_exact(blen)
+        values = {}
         i = 0
         while i < len(fields):
             i += -i % 8
@@ -83,27 +86,49 @@ class Bus:
             i += 3 + slen
             if sig == 'u':
                 i += -i % 4
-                v = struct.unpack_from('<I', fields, i)[0]
+                values[code] = struct.unpack_from('<I', fields, i)[0]
                 i += 4
-                if code == 5:
-                    reply_serial = v
             elif sig in ('s', 'o'):
                 i += -i % 4
                 n = struct.unpack_from('<I', fields, i)[0]
+                values[code] = fields[i + 4:i + 4 + n].decode(errors='replace')
                 i += 4 + n + 1
             elif sig == 'g':
                 n = fields[i]
+                values[code] = fields[i + 1:i + 1 + n].decode()
                 i += 1 + n + 1
             else:
                 break
-        return mtype, reply_serial
+        return mtype, serial, values
+
+    def answer(self, serial, values):
+        """Answer a method call to us the way every D-Bus library does:
+        Peer.Ping with an empty return (stafd pings clients it sends a lot
+        to, and treats one that never answers as deaf), others with an error."""
+        self.serial += 1
+        dest = values.get(7, '')
+        ping = values.get(2) == 'org.freedesktop.DBus.Peer' and values.get(3) == 'Ping'
+        # REPLY_SERIAL (u), DESTINATION (s), and for an error ERROR_NAME (s)
+        fields = bytes([5]) + s_sig('u') + struct.pack('<I', serial)
+        fields = pad(fields, 8) + bytes([6]) + s_sig('s')
+        fields = pad(fields, 4) + s_str(dest)
+        if not ping:
+            fields = pad(fields, 8) + bytes([4]) + s_sig('s')
+            fields = pad(fields, 4) + s_str('org.freedesktop.DBus.Error.UnknownMethod')
+        head = struct.pack('<cBBBIII', b'l', 2 if ping else 3, 1, 1, 0, self.serial, len(fields)) + fields
+        self.s.sendall(pad(head, 8))
 
     def call(self, path, iface, member, dest, sig='', body=b''):
         self.serial += 1
-        self.s.sendall(message(self.serial, path, iface, member, dest, sig, body))
+        mine = self.serial
+        self.s.sendall(message(mine, path, iface, member, dest, sig, body))
         while True:
-            mtype, rs = self.read_message()
-            if rs == self.serial and mtype in (2, 3):
+            mtype, serial, values = self.read_message()
+            if mtype == 1:
+                self.answer(serial, values)
+            elif values.get(5) == mine and mtype in (2, 3):
+                if mtype == 3:
+                    self.last_error = values.get(4, '?')
                 return mtype
 
 
@@ -128,6 +153,8 @@ with open(out + '.slow', 'a') as slow:
         dt = (time.monotonic() - t0) * 1000
         if r != 2:
             errors += 1
+            with open(out + '.err', 'a') as e:
+                e.write('%s %s\n' % (up, bus.last_error))
         if dt > 500 or ctl > 500:
             slow.write('%s %.0f ms (control %.0f ms)\n' % (up, dt, ctl))
             slow.flush()
