@@ -19,6 +19,8 @@
 #include <avahi-common/watch.h>
 #include <systemd/sd-event.h>
 
+#include "macro.h"
+
 typedef struct AvahiSdPoll AvahiSdPoll;
 
 int avahi_sd_poll_new(AvahiSdPoll **ret, sd_event *e);
@@ -26,7 +28,4 @@ const AvahiPoll *avahi_sd_poll_get(AvahiSdPoll *p);
 /* Frees any watch/timeout Avahi left behind; free the AvahiClient first. */
 AvahiSdPoll *avahi_sd_poll_free(AvahiSdPoll *p);
 
-static inline void avahi_sd_poll_freep(AvahiSdPoll **p) {
-        if (*p)
-                *p = avahi_sd_poll_free(*p);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(AvahiSdPoll *, avahi_sd_poll_free);

@@ -240,23 +240,39 @@ void coop_filter_configured(Coop *c, ConfController *l, size_t *n, const char *h
         *n = k;
 }
 
-void coop_filter_referrals(Coop *c, ReferralSource *refs, size_t *n, const char *hostnqn, bool ignore_iface) {
+static bool coop_referral_excluded(Coop *c, const ReferralSource *ref, const char *hostnqn, bool ignore_iface) {
+        const DlpEntry *e = ref->entry;
+        const Tid *p = ref->parent;
+
+        /* DLPE trtype names are transport names (unknown ones are dropped
+         * by candidates_build anyway). */
+        return coop_input_excluded(c, dlpe_get(e, DLPE_TRTYPE), dlpe_get(e, DLPE_TRADDR),
+                                   dlpe_get(e, DLPE_TRSVCID), dlpe_get(e, DLPE_SUBNQN), p->host_traddr,
+                                   p->host_iface, p->host_nqn, hostnqn, ignore_iface);
+}
+
+void coop_filter_referrals(Coop *c, ReferralSource *refs, size_t *n, size_t *start, size_t n_groups,
+                           const char *hostnqn, bool ignore_iface) {
         size_t k = 0;
 
         if (!coop_excl_active(c))
                 return;
-        for (size_t i = 0; i < *n; i++) {
-                const DlpEntry *e = refs[i].entry;
-                const Tid *p = refs[i].parent;
-                const char *trtype = dlpe_get(e, DLPE_TRTYPE);
-
-                /* DLPE trtype names are transport names (unknown ones are
-                 * dropped by candidates_build anyway). */
-                if (!coop_input_excluded(c, trtype, dlpe_get(e, DLPE_TRADDR), dlpe_get(e, DLPE_TRSVCID),
-                                         dlpe_get(e, DLPE_SUBNQN), p->host_traddr, p->host_iface, p->host_nqn,
-                                         hostnqn, ignore_iface))
-                        refs[k++] = refs[i];
+        if (!start) {
+                for (size_t i = 0; i < *n; i++)
+                        if (!coop_referral_excluded(c, &refs[i], hostnqn, ignore_iface))
+                                refs[k++] = refs[i];
+                *n = k;
+                return;
         }
+        for (size_t g = 0; g < n_groups; g++) {
+                size_t from = start[g], to = start[g + 1];
+
+                start[g] = k;
+                for (size_t i = from; i < to; i++)
+                        if (!coop_referral_excluded(c, &refs[i], hostnqn, ignore_iface))
+                                refs[k++] = refs[i];
+        }
+        start[n_groups] = k;
         *n = k;
 }
 

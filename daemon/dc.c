@@ -10,6 +10,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "sysfs.h"
 
 /* Retry schedule of the spec (section 5). */
 #define CONNECT_RETRY_FIRST_USEC  (3 * USEC_PER_SEC)
@@ -18,6 +19,7 @@
 #define DLP_RETRY_USEC            (20 * USEC_PER_SEC)
 #define RECONNECT_AFTER_REMOVE_USEC (3 * USEC_PER_SEC)
 #define LIVE_POLL_USEC            (5 * USEC_PER_SEC)
+#define NVME_EVENT_PAIR_USEC      (5 * USEC_PER_SEC)
 
 #define dc_log(dc, level, ...) log_dc(level, (dc)->name, dc_device(dc), __VA_ARGS__)
 #define dc_log_errno(dc, level, e, ...) log_dc_errno(level, e, (dc)->name, dc_device(dc), __VA_ARGS__)
@@ -58,11 +60,25 @@ int dc_new(Dc **ret, Manager *m, const Tid *tid, DcOrigin origin, const ConfCont
         return 0;
 }
 
+/* The kernel controller this DC owns ("" = none): adoption by other DCs
+ * skips it. */
+static void dc_set_device(Dc *dc, const char *device) {
+        Fabric *f = dc->manager->fabric;
+
+        if (dc->device[0] && !streq(dc->device, device))
+                fabric_set_owned(f, dc->device, false);
+        (void) snprintf(dc->device, sizeof(dc->device), "%s", device);
+        if (dc->device[0])
+                fabric_set_owned(f, dc->device, true);
+}
+
 Dc *dc_free(Dc *dc) {
         if (!dc)
                 return NULL;
-        if (dc->op)
+        if (dc->op && !fabric_op_drop(dc->op))
                 fabric_op_cancel(dc->op);
+        if (dc->device[0])
+                fabric_set_owned(dc->manager->fabric, dc->device, false);
         for (unsigned i = 0; i < _DC_TIMER_MAX; i++)
                 sd_event_source_disable_unref(dc->timers[i]);
         sd_event_source_disable_unref(dc->unresponsive_timer);
@@ -101,24 +117,6 @@ void dc_set_dlp(Dc *dc, Dlp *dlp) {
         dc->dlp = dlp;
 }
 
-static int read_state(const char *device, char *buf, size_t size) {
-        char path[128];
-        _cleanup_close_ int fd = -EBADF;
-        ssize_t n;
-
-        (void) snprintf(path, sizeof(path), "/sys/class/nvme/%s/state", device);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, size - 1);
-        if (n < 0)
-                return -errno;
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-                n--;
-        buf[n] = 0;
-        return 0;
-}
-
 static void dc_update_unresponsive(Dc *dc);
 
 bool dc_is_connected(const Dc *dc) {
@@ -126,7 +124,7 @@ bool dc_is_connected(const Dc *dc) {
 
         if (!dc->device[0])
                 return false;
-        if (read_state(dc->device, state, sizeof(state)) < 0)
+        if (sysfs_attr(dc->device, "state", state, sizeof(state)) < 0)
                 return false;
         return streq(state, "live");
 }
@@ -220,7 +218,7 @@ static void dc_host(const Dc *dc, FabricHost *ret) {
 
         *ret = (FabricHost) {
                 .hostnqn = dc->tid.host_nqn,
-                .hostid = s->hostid,
+                .hostid = dc->hostid ?: s->hostid,
                 .hostkey = s->hostkey,
                 .symname = s->symname,
         };
@@ -231,7 +229,7 @@ static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
 
         if (info)
                 dc->info = *info;
-        (void) snprintf(dc->device, sizeof(dc->device), "%s", dc->info.device);
+        dc_set_device(dc, dc->info.device);
         dc->connect_attempts = 0;
         dc->failure_logged = false;
         dc->last_error = 0;
@@ -266,14 +264,14 @@ static bool dc_reap_if_deleted(Dc *dc, int error, const FabricCtrlInfo *connecte
         if (!dc->deleted)
                 return false;
         if (error == 0 && connected)
-                (void) snprintf(dc->device, sizeof(dc->device), "%s", connected->device);
+                dc_set_device(dc, connected->device);
         dc->deleted = false;
         (void) dc_begin_delete(dc, dc->disconnect_on_free);
         manager_zombie_done(m, dc);
         return true;
 }
 
-static void on_connect_done(FabricOp *op, int error, void *result, void *userdata) {
+static void on_connect_done(FabricOp *op, int error, unsigned status, void *result, void *userdata) {
         Dc *dc = userdata;
         uint64_t delay;
 
@@ -291,7 +289,7 @@ static void on_connect_done(FabricOp *op, int error, void *result, void *userdat
                 char buf[128];
 
                 dc_log(dc, LOG_ERR, "Failed to connect: %s (retrying in %us, then every %us)",
-                       fabric_strerror(error, buf, sizeof(buf)), (unsigned) (delay / USEC_PER_SEC),
+                       fabric_strerror(error, status, buf, sizeof(buf)), (unsigned) (delay / USEC_PER_SEC),
                        (unsigned) (CONNECT_RETRY_USEC / USEC_PER_SEC));
                 dc->failure_logged = true;
                 dc->last_error = error;
@@ -304,27 +302,28 @@ static void on_connect_done(FabricOp *op, int error, void *result, void *userdat
         dc_schedule(dc, DC_WORK_CONNECT, delay);
 }
 
-static void on_register_done(FabricOp *op, int error, void *result, void *userdata) {
+static void on_register_done(FabricOp *op, int error, unsigned status, void *result, void *userdata) {
         Dc *dc = userdata;
         char buf[128];
 
         if (dc_reap_if_deleted(dc, error, NULL))
                 return;
-        if (error < 0) {
+        if (error == -EREMOTEIO && status != 0)
+                /* The DC answered: retrying would get the same answer. */
+                dc_log(dc, LOG_WARNING, "DIM registration: %s", fabric_strerror(error, status, buf, sizeof(buf)));
+        else if (error < 0) {
                 dc_log(dc, LOG_WARNING, "DIM registration failed: %s (retrying in 5s)",
-                       fabric_strerror(error, buf, sizeof(buf)));
+                       fabric_strerror(error, status, buf, sizeof(buf)));
                 dc_schedule(dc, DC_WORK_REGISTER, REGISTER_RETRY_USEC);
                 dc_kick(dc);
                 return;
         }
-        if (error > 0)
-                dc_log(dc, LOG_WARNING, "DIM registration: %s", fabric_strerror(error, buf, sizeof(buf)));
         else
                 dc_log(dc, LOG_DEBUG, "Registered (DIM)");
         dc_kick(dc);
 }
 
-static void on_dlp_done(FabricOp *op, int error, void *result, void *userdata) {
+static void on_dlp_done(FabricOp *op, int error, unsigned status, void *result, void *userdata) {
         Dc *dc = userdata;
         FabricDlpResult *res = result;
         bool referrals_changed;
@@ -334,7 +333,7 @@ static void on_dlp_done(FabricOp *op, int error, void *result, void *userdata) {
                 return;
         if (error != 0) {
                 dc_log(dc, LOG_ERR, "Failed to get the discovery log page: %s (retrying in 20s)",
-                       fabric_strerror(error, buf, sizeof(buf)));
+                       fabric_strerror(error, status, buf, sizeof(buf)));
                 dc_schedule(dc, DC_WORK_DLP, DLP_RETRY_USEC);
                 dc_kick(dc);
                 return;
@@ -379,7 +378,7 @@ static void dc_kick(Dc *dc) {
                 dc->op_kind = DC_WORK_CONNECT;
                 r = fabric_connect(m->fabric, &host, &p, on_connect_done, dc, &dc->op);
                 if (r < 0)
-                        on_connect_done(NULL, r, NULL, dc);
+                        on_connect_done(NULL, r, 0, NULL, dc);
                 return;
         }
 
@@ -391,7 +390,7 @@ static void dc_kick(Dc *dc) {
                 dc->op_kind = DC_WORK_REGISTER;
                 r = fabric_register(m->fabric, &host, dc->device, false, on_register_done, dc, &dc->op);
                 if (r < 0)
-                        on_register_done(NULL, r, NULL, dc);
+                        on_register_done(NULL, r, 0, NULL, dc);
                 return;
         }
 
@@ -402,7 +401,7 @@ static void dc_kick(Dc *dc) {
                 dc->op_kind = DC_WORK_DLP;
                 r = fabric_get_dlp(m->fabric, dc->device, pleo, on_dlp_done, dc, &dc->op);
                 if (r < 0)
-                        on_dlp_done(NULL, r, NULL, dc);
+                        on_dlp_done(NULL, r, 0, NULL, dc);
                 return;
         }
 }
@@ -418,18 +417,34 @@ void dc_on_aen(Dc *dc) {
 }
 
 void dc_on_nvme_event(Dc *dc, const char *event) {
+        uint64_t now = 0;
+
         /* The kernel says "connected" after every (re)connect, our own
          * included: right after ours, the fetch it asks for is already
          * queued or running, and a second one costs a whole log (seconds
-         * for a large one). A reconnect by the kernel also says
-         * "rediscover", which is never skipped. */
+         * for a large one). */
         if (dc->own_connect_event_due && streq(event, "connected")) {
                 dc->own_connect_event_due = false;
                 dc_log(dc, LOG_DEBUG, "Received NVME_EVENT=connected for our own connect");
                 return;
         }
+        /* A reconnect by the kernel says both "rediscover" and "connected"
+         * (in that order since Linux 5.18), one right after the other and
+         * both after the controller is live again: the fetch for the first
+         * covers the second.  Pair them: the other name within
+         * NVME_EVENT_PAIR_USEC is skipped once. */
+        (void) sd_event_now(dc->manager->event, CLOCK_MONOTONIC, &now);
+        if (dc->nvme_event_pair_due[0] && streq(event, dc->nvme_event_pair_due) &&
+            now - dc->nvme_event_at < NVME_EVENT_PAIR_USEC) {
+                dc->nvme_event_pair_due[0] = 0;
+                dc_log(dc, LOG_DEBUG, "Received NVME_EVENT=%s of the same reconnect: one fetch covers both", event);
+                return;
+        }
+        (void) snprintf(dc->nvme_event_pair_due, sizeof(dc->nvme_event_pair_due), "%s",
+                        streq(event, "connected") ? "rediscover" : "connected");
+        dc->nvme_event_at = now;
         dc_log(dc, LOG_INFO, "Received NVME_EVENT=%s", event);
-        (void) fabric_read_sysfs_info(dc->device, &dc->info);
+        (void) sysfs_read_info(dc->device, &dc->info);
         if (streq(dc->info.dctype, "ddc") || streq(dc->info.dctype, "cdc"))
                 dc->pending |= DC_WORK_REGISTER;
         dc->pending |= DC_WORK_DLP;
@@ -438,7 +453,8 @@ void dc_on_nvme_event(Dc *dc, const char *event) {
 
 void dc_on_remove(Dc *dc) {
         dc_log(dc, LOG_WARNING, "Kernel controller removed; keeping the cached log page, reconnecting in 3s");
-        dc->device[0] = 0;
+        dc_set_device(dc, "");
+        dc->nvme_event_pair_due[0] = 0;
         dc->own_connect_event_due = false;
         dc->info = (FabricCtrlInfo) {};
         dc->pending &= ~(DC_WORK_REGISTER | DC_WORK_DLP);
@@ -533,12 +549,12 @@ static void dc_update_unresponsive(Dc *dc) {
         (void) sd_event_now(dc->manager->event, CLOCK_MONOTONIC, &now);
         dc->unresponsive_since = now ?: 1;
         if (dc->unresponsive_timer) {
-                r = sd_event_source_set_time(dc->unresponsive_timer, now + (uint64_t) persist * USEC_PER_SEC);
+                r = sd_event_source_set_time(dc->unresponsive_timer, usec_add(now, usec_from_sec(persist)));
                 if (r >= 0)
                         r = sd_event_source_set_enabled(dc->unresponsive_timer, SD_EVENT_ONESHOT);
         } else
                 r = sd_event_add_time(dc->manager->event, &dc->unresponsive_timer, CLOCK_MONOTONIC,
-                                      now + (uint64_t) persist * USEC_PER_SEC, USEC_PER_SEC,
+                                      usec_add(now, usec_from_sec(persist)), USEC_PER_SEC,
                                       on_unresponsive_timer, dc);
         if (r < 0)
                 dc_log_errno(dc, LOG_ERR, r, "Failed to arm the unresponsive timer: %m");
@@ -559,6 +575,10 @@ bool dc_begin_delete(Dc *dc, bool disconnect) {
                 (void) sd_event_source_set_enabled(dc->live_poll_timer, SD_EVENT_OFF);
         dc->pending = 0;
 
+        /* Work that has not started yet is simply dropped: nothing to wait
+         * for (on stop, only operations blocked in the kernel are). */
+        if (dc->op && fabric_op_drop(dc->op))
+                dc->op = NULL;
         if (dc->op) {
                 /* The kernel may be connecting right now: disconnect only
                  * after that finishes, or it would stay connected to a DC we
@@ -571,7 +591,10 @@ bool dc_begin_delete(Dc *dc, bool disconnect) {
         /* coop: never disconnect a controller another orchestrator owns. */
         if (disconnect && dc->device[0] && coop_may_disconnect(m->coop, dc)) {
                 dc_log(dc, LOG_INFO, "Disconnecting");
+                /* The device stays owned until the disconnect completes. */
                 manager_disconnect(m, dc->device, dc->name);
+                dc->device[0] = 0;
         }
+        dc_set_device(dc, "");
         return true;
 }

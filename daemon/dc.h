@@ -40,6 +40,8 @@ typedef struct Dc {
         char *name;            /* printable TID, for logs */
         DcOrigin origin;
         ConfController *conf;  /* copy of the controller= entry, or NULL */
+        const char *nbft;      /* NBFT file naming this DC, or NULL (owned by Manager.firmware) */
+        const char *hostid;    /* host ID for its host NQN from an NBFT, or NULL = sys.conf's */
 
         char device[32];       /* "" when no kernel controller is known */
         FabricCtrlInfo info;   /* sysfs identity of the device */
@@ -52,6 +54,8 @@ typedef struct Dc {
         unsigned connect_attempts;
         bool failure_logged;   /* log a failure streak once */
         bool own_connect_event_due; /* the kernel's "connected" uevent for our connect is still to come */
+        char nvme_event_pair_due[16];  /* the other NVME_EVENT of a kernel reconnect, to skip once */
+        uint64_t nvme_event_at;        /* CLOCK_MONOTONIC usec of the first one */
         int last_error;
 
         /* Work waiting for its retry time; it moves to "pending" when the
@@ -73,6 +77,12 @@ typedef struct Dc {
         bool expired;                   /* discovered: persistence period over */
         bool deleted;                   /* zombie: waiting for its in-flight op */
         bool disconnect_on_free;        /* zombie: disconnect once op completes */
+
+        /* Manager bookkeeping (index, caps, validation); dc.c leaves these alone. */
+        size_t zombie_slot;             /* position in Manager.zombies while a zombie */
+        size_t devnum_slot;             /* 1 + N while cached in Manager.by_devnum[N], else 0 */
+        unsigned n_rejected;            /* referrals in the log that failed validation (last reconcile) */
+        unsigned n_capped;              /* referrals dropped by max-referrals-per-dc / max-dcs */
 } Dc;
 
 int dc_new(Dc **ret, Manager *m, const Tid *tid, DcOrigin origin, const ConfController *conf);

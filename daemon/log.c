@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <systemd/sd-journal.h>
 
@@ -23,17 +24,85 @@ int log_get_max_level(void) {
         return log_max_level;
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s) {
+        size_t n;
+        uint32_t c;
+
+        if (s[0] < 0x80)
+                return 1;
+        if ((s[0] & 0xe0) == 0xc0) {
+                n = 2;
+                c = s[0] & 0x1f;
+        } else if ((s[0] & 0xf0) == 0xe0) {
+                n = 3;
+                c = s[0] & 0x0f;
+        } else if ((s[0] & 0xf8) == 0xf0) {
+                n = 4;
+                c = s[0] & 0x07;
+        } else
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                c = (c << 6) | (s[i] & 0x3f);
+        }
+        /* overlong, surrogates, beyond U+10FFFF */
+        if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+            (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+                return 0;
+        return n;
+}
+
+size_t log_escape_to(const char *s, char *buf, size_t size) {
+        const unsigned char *p = (const unsigned char *) strempty(s);
+        size_t o = 0;
+
+        if (size == 0)
+                return 0;
+        while (*p) {
+                size_t n = utf8_len(p);
+                char esc[5];
+                const char *src;
+                size_t len;
+
+                if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+                        (void) snprintf(esc, sizeof(esc), "\\x%02x", *p);
+                        src = esc;
+                        len = strlen(esc);
+                        n = 1;
+                } else {
+                        src = (const char *) p;
+                        len = n;
+                }
+                if (o + len >= size)
+                        break;  /* truncate at a character boundary */
+                memcpy(buf + o, src, len);
+                o += len;
+                p += n;
+        }
+        buf[o] = 0;
+        return o;
+}
+
 int log_internal(int level, int error, const char *tid, const char *device,
                  const char *file, int line, const char *func,
                  const char *fmt, ...) {
-        char msg[2048];
+        char raw[2048], msg[4 * 2048 + 1], tidbuf[1024];
         va_list ap;
 
         /* %m expands to the error we were given, not whatever errno holds. */
         errno = abs(error);
         va_start(ap, fmt);
-        (void) vsnprintf(msg, sizeof(msg), fmt, ap);
+        (void) vsnprintf(raw, sizeof(raw), fmt, ap);
         va_end(ap);
+        /* Messages carry strings from the network and from files: no control
+         * characters (a forged line), no invalid UTF-8 (journal blobs). */
+        (void) log_escape_to(raw, msg, sizeof(msg));
+        if (tid) {
+                (void) log_escape_to(tid, tidbuf, sizeof(tidbuf));
+                tid = tidbuf;
+        }
 
         if (log_target == LOG_TARGET_JOURNAL) {
                 char lbuf[16];

@@ -9,6 +9,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -21,6 +22,12 @@ typedef enum LogTarget {
 void log_set_target(LogTarget t);
 void log_set_max_level(int level);  /* LOG_INFO or LOG_DEBUG */
 int log_get_max_level(void);
+
+/* Copy s into buf with control characters and bytes that are not valid
+ * UTF-8 written as \xNN; truncated at a character boundary.
+ * log_internal does this to every message and TID, so strings from the
+ * network or from files can be logged as they are.  Returns the length. */
+size_t log_escape_to(const char *s, char *buf, size_t size);
 
 /* tid/device may be NULL.  Returns -abs(error) (or 0 when error is 0). */
 int log_internal(int level, int error, const char *tid, const char *device,

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-id128.h>
 
 #include "config.h"
 #include "conf.h"
@@ -95,7 +98,25 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+/* With no host NQN configured, stafd uses one derived from the machine id:
+ * the same at every start (a new one each time would leave another set of
+ * persistent connections behind), not revealing the machine id itself. */
+#define HOSTNQN_APP_ID SD_ID128_MAKE(f2,2d,b8,30,b0,d4,41,dd,9e,52,d8,b5,09,29,34,b0)
+
+static const char *machine_uuid(char buf[static SD_ID128_UUID_STRING_MAX]) {
+        sd_id128_t id;
+        int r;
+
+        r = sd_id128_get_machine_app_specific(HOSTNQN_APP_ID, &id);
+        if (r < 0) {
+                fprintf(stderr, "stafd: no machine id (%s), a generated host NQN will be random\n", strerror(-r));
+                return NULL;
+        }
+        return sd_id128_to_uuid_string(id, buf);
+}
+
 static int load_confs(Conf **ret_conf, SysConf **ret_sys) {
+        char uuid[SD_ID128_UUID_STRING_MAX];
         _cleanup_(conf_freep) Conf *c = NULL;
         _cleanup_(sysconf_freep) SysConf *s = NULL;
         int r;
@@ -103,7 +124,7 @@ static int load_confs(Conf **ret_conf, SysConf **ret_sys) {
         r = conf_load(arg_conf_file, &c);
         if (r < 0) {
                 if (arg_conf_explicit || r != -ENOENT) {
-                        fprintf(stderr, "stafd: cannot read %s: %s\n", arg_conf_file, strerror(-r));
+                        fprintf(stderr, "stafd: cannot read %s: %s\n", arg_conf_file, conf_strerror(r));
                         if (arg_conf_explicit)
                                 return r;
                 }
@@ -111,9 +132,9 @@ static int load_confs(Conf **ret_conf, SysConf **ret_sys) {
                 if (r < 0)
                         return r;
         }
-        r = sysconf_load(arg_sys_conf_file, &s);
+        r = sysconf_load_full(arg_sys_conf_file, machine_uuid(uuid), &s);
         if (r < 0) {
-                fprintf(stderr, "stafd: cannot read %s: %s\n", arg_sys_conf_file, strerror(-r));
+                fprintf(stderr, "stafd: cannot read %s: %s\n", arg_sys_conf_file, conf_strerror(r));
                 return r;
         }
 
@@ -151,7 +172,18 @@ static int dump_config(void) {
 }
 
 int main(int argc, char *argv[]) {
+        sigset_t ss;
         int r;
+
+        /* First thing: a SIGHUP (a reload) or SIGTERM that arrives while
+         * the configuration and cache are read must wait for the event loop,
+         * not kill the daemon.  The one-shot modes keep the defaults. */
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigaddset(&ss, SIGCHLD);
+        (void) sigprocmask(SIG_BLOCK, &ss, NULL);
 
         r = parse_argv(argc, argv);
         if (r < 0)
@@ -159,6 +191,8 @@ int main(int argc, char *argv[]) {
         if (r == 0)
                 return 0;
 
+        if (arg_dump_config || arg_idl)
+                (void) sigprocmask(SIG_UNBLOCK, &ss, NULL);
         if (arg_dump_config)
                 return dump_config() < 0 ? 1 : 0;
 
@@ -194,5 +228,6 @@ int main(int argc, char *argv[]) {
 
                 r = manager_run(m);
         }
+        /* Non-zero after an error (the bus lost included): Restart=on-failure. */
         return r < 0 ? 1 : 0;
 }

@@ -2,33 +2,43 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
 #include "cache.h"
 #include "config.h"
 #include "coop.h"
+#include "firmware.h"
 #include "dc.h"
 #include "fabric.h"
 #include "filter.h"
+#include "handoff.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
 #include "resolve.h"
 #include "strv.h"
+#include "sysfs.h"
 #include "udev.h"
+#include "validate.h"
 #include "zeroconf.h"
 
 #define RECONCILE_DELAY_USEC (1500 * USEC_PER_MSEC)
-#define FABRIC_WORKERS 4
-
-extern char **environ;
+#define SAVE_DELAY_USEC (1 * USEC_PER_SEC)
+/* On stop, how long operations blocked in the kernel are waited for. */
+#define STOP_WAIT_USEC (20 * USEC_PER_SEC)
+/* Lanes of the fabric pool: connects, and everything else (log pages, DIM,
+ * disconnects, identity).  The kernel serialises fabrics connects (one
+ * mutex around /dev/nvme-fabrics), so more than 2 connect workers would only
+ * queue in the kernel, where stop cannot drop them. */
+#define FABRIC_CONNECT_WORKERS 2
+#define FABRIC_CONTROL_WORKERS 4
 
 static void manager_apply_log_level(Manager *m) {
         bool on = m->tron || (m->conf && m->conf->tron);
@@ -52,51 +62,119 @@ int manager_set_tron(Manager *m, bool on) {
         return 0;
 }
 
+/* ---- the DC set ---- */
+
 Dc *manager_find_dc(Manager *m, const Tid *tid) {
-        for (size_t i = 0; i < m->n_dcs; i++)
-                if (tid_equal(&m->dcs[i]->tid, tid))
-                        return m->dcs[i];
-        return NULL;
+        /* Every DC in the set passed validation: an invalid id names none. */
+        if (!tid || tid_validate(tid, NULL, NULL) < 0)
+                return NULL;
+        return tid_index_get(m->dc_index, tid);
+}
+
+/* "nvme12" -> 12; -EINVAL for anything else. */
+static long devnum_of(const char *device) {
+        unsigned long n = 0;
+        const char *p;
+
+        if (!device || strncmp(device, "nvme", 4) != 0 || !device[4] || strlen(device) > 12)
+                return -EINVAL;
+        for (p = device + 4; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                n = n * 10 + (unsigned long) (*p - '0');
+        }
+        return n < (1UL << 20) ? (long) n : -ERANGE;
+}
+
+static void devnum_forget(Manager *m, Dc *dc) {
+        if (dc->devnum_slot > 0 && dc->devnum_slot <= m->n_by_devnum && m->by_devnum[dc->devnum_slot - 1] == dc)
+                m->by_devnum[dc->devnum_slot - 1] = NULL;
+        dc->devnum_slot = 0;
+}
+
+static void devnum_remember(Manager *m, Dc *dc, long n) {
+        if (n < 0)
+                return;
+        if ((size_t) n >= m->n_by_devnum) {
+                size_t k = m->n_by_devnum ?: 64;
+                Dc **t;
+
+                while (k <= (size_t) n)
+                        k *= 2;
+                t = reallocarray(m->by_devnum, k, sizeof(Dc *));
+                if (!t)
+                        return;   /* only a cache */
+                memset(t + m->n_by_devnum, 0, (k - m->n_by_devnum) * sizeof(Dc *));
+                m->by_devnum = t;
+                m->n_by_devnum = k;
+        }
+        if (m->by_devnum[n] && m->by_devnum[n] != dc)
+                m->by_devnum[n]->devnum_slot = 0;
+        devnum_forget(m, dc);
+        m->by_devnum[n] = dc;
+        dc->devnum_slot = (size_t) n + 1;
 }
 
 Dc *manager_find_dc_by_device(Manager *m, const char *device) {
+        long n = devnum_of(device);
+        Dc *dc;
+
+        if (n >= 0 && (size_t) n < m->n_by_devnum) {
+                dc = m->by_devnum[n];
+                if (dc && streq(dc->device, device))
+                        return dc;
+        }
+        /* Devices change under a DC (reconnects): find it and remember. */
         for (size_t i = 0; i < m->n_dcs; i++)
-                if (m->dcs[i]->device[0] && streq(m->dcs[i]->device, device))
+                if (m->dcs[i]->device[0] && streq(m->dcs[i]->device, device)) {
+                        devnum_remember(m, m->dcs[i], n);
                         return m->dcs[i];
+                }
         return NULL;
 }
 
 static int manager_add_dc(Manager *m, Dc *dc) {
-        Dc **t = realloc(m->dcs, sizeof(Dc *) * (m->n_dcs + 1));
+        int r;
 
-        if (!t)
-                return -ENOMEM;
-        m->dcs = t;
+        if (m->n_dcs % 64 == 0) {
+                Dc **t = reallocarray(m->dcs, m->n_dcs + 64, sizeof(Dc *));
+
+                if (!t)
+                        return -ENOMEM;
+                m->dcs = t;
+        }
+        r = tid_index_put(m->dc_index, &dc->tid, dc);
+        if (r < 0)
+                return r;
         m->dcs[m->n_dcs++] = dc;
         return 0;
 }
 
-static void manager_remove_dc_at(Manager *m, size_t i) {
-        memmove(m->dcs + i, m->dcs + i + 1, sizeof(Dc *) * (m->n_dcs - i - 1));
-        m->n_dcs--;
+/* Take dc out of the index and the device cache (not out of dcs[]). */
+static void manager_unindex_dc(Manager *m, Dc *dc) {
+        (void) tid_index_remove(m->dc_index, &dc->tid);
+        devnum_forget(m, dc);
 }
 
-/* Delete a DC: disconnect it now, or once its in-flight operation is done. */
+/* Delete a DC (already out of the set): disconnect it now, or once its
+ * in-flight operation is done. */
 static void manager_delete_dc(Manager *m, Dc *dc, bool disconnect) {
-        Dc **t;
-
         if (dc_begin_delete(dc, disconnect)) {
                 dc_free(dc);
                 return;
         }
-        t = realloc(m->zombies, sizeof(Dc *) * (m->n_zombies + 1));
-        if (!t) {
-                /* Cannot track it: let the operation's result be ignored. */
-                (void) log_oom();
-                dc_free(dc);
-                return;
+        if (m->n_zombies % 64 == 0) {
+                Dc **t = reallocarray(m->zombies, m->n_zombies + 64, sizeof(Dc *));
+
+                if (!t) {
+                        /* Cannot track it: let the operation's result be ignored. */
+                        (void) log_oom();
+                        dc_free(dc);
+                        return;
+                }
+                m->zombies = t;
         }
-        m->zombies = t;
+        dc->zombie_slot = m->n_zombies;
         m->zombies[m->n_zombies++] = dc;
 }
 
@@ -106,20 +184,33 @@ static void manager_maybe_exit(Manager *m) {
                 (void) sd_event_exit(m->event, 0);
 }
 
+/* Stop took too long: operations still blocked in the kernel are left to
+ * the exiting process (see docs/design.md, "Stop time"). */
+static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        log_warning("Stopping: %u operation(s) still blocked in the kernel after %us; exiting without them",
+                    fabric_n_running(m->fabric), (unsigned) (STOP_WAIT_USEC / USEC_PER_SEC));
+        m->abandon_workers = true;
+        (void) sd_event_exit(m->event, 0);
+        return 0;
+}
+
 typedef struct Disconnect {
         Manager *manager;
         char *name;
         char device[32];
 } Disconnect;
 
-static void on_disconnect_done(FabricOp *op, int error, void *result, void *userdata) {
+static void on_disconnect_done(FabricOp *op, int error, unsigned status, void *result, void *userdata) {
         Disconnect *d = userdata;
         char buf[128];
 
         if (error != 0)
-                log_warning("%s: disconnect failed: %s", d->name, fabric_strerror(error, buf, sizeof(buf)));
+                log_warning("%s: disconnect failed: %s", d->name, fabric_strerror(error, status, buf, sizeof(buf)));
         else
                 coop_disconnected(d->manager->coop, d->device);  /* coop: our registry entry goes */
+        fabric_set_owned(d->manager->fabric, d->device, false);
         d->manager->n_disconnecting--;
         manager_maybe_exit(d->manager);
         free(d->name);
@@ -146,12 +237,13 @@ void manager_disconnect(Manager *m, const char *device, const char *name) {
 }
 
 void manager_zombie_done(Manager *m, Dc *dc) {
-        for (size_t i = 0; i < m->n_zombies; i++)
-                if (m->zombies[i] == dc) {
-                        memmove(m->zombies + i, m->zombies + i + 1, sizeof(Dc *) * (m->n_zombies - i - 1));
-                        m->n_zombies--;
-                        break;
-                }
+        size_t i = dc->zombie_slot;
+
+        if (i < m->n_zombies && m->zombies[i] == dc) {
+                /* Unordered: move the last one into the hole. */
+                m->zombies[i] = m->zombies[--m->n_zombies];
+                m->zombies[i]->zombie_slot = i;
+        }
         dc_free(dc);
         manager_maybe_exit(m);
 }
@@ -182,6 +274,9 @@ static int manager_save_now(Manager *m) {
         _cleanup_free_ CacheEntry *e = NULL;
         int r;
 
+        /* Whatever was scheduled is covered by this save. */
+        if (m->save_timer)
+                (void) sd_event_source_set_enabled(m->save_timer, SD_EVENT_OFF);
         e = calloc(m->n_dcs ?: 1, sizeof(CacheEntry));
         if (!e)
                 return log_oom();
@@ -200,23 +295,35 @@ static int manager_save_now(Manager *m) {
         return 0;
 }
 
-static int on_save(sd_event_source *s, void *userdata) {
+static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) manager_save_now(userdata);
         return 0;
 }
 
+/* Saves are coalesced: the first change arms a timer, later ones ride on
+ * it, so a burst of changes costs one rewrite and fsync, at most
+ * SAVE_DELAY_USEC after the first.  Stopping saves at once (and nothing
+ * changes the cache after that: the DC set is emptied on purpose). */
 void manager_schedule_save(Manager *m) {
+        int enabled = SD_EVENT_OFF;
         int r;
 
-        if (m->save_event) {
-                r = sd_event_source_set_enabled(m->save_event, SD_EVENT_ONESHOT);
-        } else {
-                r = sd_event_add_defer(m->event, &m->save_event, on_save, m);
+        if (m->stopping)
+                return;
+        if (m->save_timer) {
+                (void) sd_event_source_get_enabled(m->save_timer, &enabled);
+                if (enabled != SD_EVENT_OFF)
+                        return;
+                r = sd_event_source_set_time_relative(m->save_timer, SAVE_DELAY_USEC);
                 if (r >= 0)
-                        r = sd_event_source_set_enabled(m->save_event, SD_EVENT_ONESHOT);
+                        r = sd_event_source_set_enabled(m->save_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time_relative(m->event, &m->save_timer, CLOCK_MONOTONIC, SAVE_DELAY_USEC,
+                                               50 * USEC_PER_MSEC, on_save_timer, m);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to schedule a cache save, saving now: %m");
+                (void) manager_save_now(m);
         }
-        if (r < 0)
-                log_warning_errno(r, "Failed to schedule a cache save: %m");
 }
 
 static int manager_load_cache(Manager *m) {
@@ -225,6 +332,9 @@ static int manager_load_cache(Manager *m) {
         size_t n = 0;
         int r;
 
+        r = cache_remove_stale_temp(m->cache_path);
+        if (r > 0)
+                log_info("Removed %d temporary file(s) of interrupted saves next to %s", r, m->cache_path);
         r = cache_load(m->cache_path, &e, &n, &err);
         if (r == -ENOENT)
                 return 0;
@@ -235,8 +345,19 @@ static int manager_load_cache(Manager *m) {
         }
         for (size_t i = 0; i < n; i++) {
                 DcOrigin o = dc_origin_from_string(e[i].origin);
+                const char *reason;
+                unsigned field;
                 Dc *dc;
 
+                /* The cache is ours, but a file can be edited or damaged:
+                 * it passes the same gate as the network. */
+                if (tid_validate(&e[i].tid, &field, &reason) < 0) {
+                        if (m->n_rejected_cache++ == 0)
+                                log_warning("%s: ignoring controller entry %zu: %s %s%s", m->cache_path, i,
+                                            tid_field_names[field], reason,
+                                            n > i + 1 ? " (further ones are counted, not logged)" : "");
+                        continue;
+                }
                 if (o < 0 || manager_find_dc(m, &e[i].tid))
                         continue;
                 if (dc_new(&dc, m, &e[i].tid, o, NULL) < 0)
@@ -245,6 +366,9 @@ static int manager_load_cache(Manager *m) {
                 if (manager_add_dc(m, dc) < 0)
                         dc_free(dc);
         }
+        if (m->n_rejected_cache > 1)
+                log_warning("%s: %u controller entries failed validation and were ignored", m->cache_path,
+                            m->n_rejected_cache);
         log_info("Restored %zu controllers from %s", m->n_dcs, m->cache_path);
         cache_entries_free(e, n);
         /* Parsing built a json-c tree many times the size of what we keep. */
@@ -258,14 +382,17 @@ static int manager_load_cache(Manager *m) {
  * name (exclusions apply to both spellings).  Returns a shallow copy of the
  * configuration whose controller list is *ret_list (free both with free()). */
 static int resolve_configured(Manager *m, Conf *ret_conf, ConfController **ret_list) {
+        size_t n = 0, n_nbft = m->firmware ? m->firmware->n_nbft : 0;
         ConfController *l;
-        size_t n = 0;
 
-        l = calloc(m->conf->n_controllers ?: 1, sizeof(ConfController));
+        l = calloc(m->conf->n_controllers + n_nbft ?: 1, sizeof(ConfController));
         if (!l)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->conf->n_controllers; i++) {
-                const ConfController *c = &m->conf->controllers[i];
+        /* NBFT DCs count as configured, after stafd.conf's lines (which win
+         * for a DC named in both). */
+        for (size_t i = 0; i < m->conf->n_controllers + n_nbft; i++) {
+                const ConfController *c = i < m->conf->n_controllers ? &m->conf->controllers[i]
+                                                                     : &m->firmware->nbft[i - m->conf->n_controllers].conf;
                 const char *addr = NULL;
                 Tid t;
                 int r;
@@ -299,33 +426,208 @@ static int resolve_configured(Manager *m, Conf *ret_conf, ConfController **ret_l
         return 0;
 }
 
+/* A string from the network, printable for the log: bytes outside
+ * printable ASCII become \xNN, long strings are cut. */
+static const char *log_escape(const char *s, char *buf, size_t size) {
+        size_t o = 0;
+
+        for (const unsigned char *p = (const unsigned char *) strempty(s); *p && o + 5 < size; p++) {
+                if (*p < 0x20 || *p >= 0x7f || *p == '\\')
+                        o += (size_t) snprintf(buf + o, size - o, "\\x%02x", *p);
+                else
+                        buf[o++] = (char) *p;
+        }
+        buf[o] = 0;
+        return buf;
+}
+
+/* What candidate building said about each DC's referrals: one warning per
+ * DC when its numbers change (a log that stays the same is not re-logged),
+ * counters for controller_info and process_info. */
+static void report_referrals(Manager *m, const CandidateSet *cand, const ReferralSource *refs,
+                             const size_t *ref_start) {
+        unsigned total = 0;
+
+        for (size_t i = 0; i < m->n_dcs; i++) {
+                Dc *dc = m->dcs[i];
+                size_t first_bad = SIZE_MAX, n_refs = ref_start[i + 1] - ref_start[i];
+                unsigned bad = 0, over_dc = 0, over_total = 0;
+
+                for (size_t k = ref_start[i]; k < ref_start[i + 1]; k++)
+                        switch (cand->ref_out[k].verdict) {
+                        case CANDIDATE_INVALID:
+                                if (bad++ == 0)
+                                        first_bad = k;
+                                break;
+                        case CANDIDATE_OVER_DC_CAP:
+                                over_dc++;
+                                break;
+                        case CANDIDATE_OVER_TOTAL_CAP:
+                                over_total++;
+                                break;
+                        default:
+                                break;
+                        }
+
+                if (bad != dc->n_rejected && bad > 0) {
+                        const CandidateOutcome *o = &cand->ref_out[first_bad];
+                        const DlpEntry *e = refs[first_bad].entry;
+                        char b1[128], b2[128];
+
+                        log_dc(LOG_WARNING, dc->name, dc_device(dc),
+                               "Ignoring %u of %zu referral(s) in the discovery log that fail validation; "
+                               "first: referral to %s port %s, %s %s",
+                               bad, n_refs, log_escape(dlpe_get(e, DLPE_TRADDR), b1, sizeof(b1)),
+                               log_escape(dlpe_get(e, DLPE_TRSVCID), b2, sizeof(b2)), tid_field_names[o->field],
+                               o->reason);
+                }
+                if (over_dc + over_total != dc->n_capped && over_dc + over_total > 0) {
+                        if (over_dc > 0)
+                                log_dc(LOG_WARNING, dc->name, dc_device(dc),
+                                       "max-referrals-per-dc=%u reached: not following %u of its %zu referral(s)%s",
+                                       m->conf->max_referrals_per_dc, over_dc + over_total, n_refs,
+                                       over_total > 0 ? " (max-dcs reached too)" : "");
+                        else
+                                log_dc(LOG_WARNING, dc->name, dc_device(dc),
+                                       "max-dcs=%u reached: not following %u of its %zu referral(s)",
+                                       m->conf->max_dcs, over_total, n_refs);
+                }
+                dc->n_rejected = bad;
+                dc->n_capped = over_dc + over_total;
+                total += bad;
+        }
+        m->n_rejected_referrals = total;
+}
+
+static void report_configured(Manager *m, const CandidateSet *cand, const Conf *resolved) {
+        unsigned bad = 0;
+        bool log = m->conf_checked != m->conf;
+
+        for (size_t i = 0; i < resolved->n_controllers; i++) {
+                const CandidateOutcome *o = &cand->conf_out[i];
+
+                if (o->verdict != CANDIDATE_INVALID)
+                        continue;
+                bad++;
+                if (log)
+                        log_warning("%s:%u: controller= ignored: %s %s", strempty(m->conf->path),
+                                    resolved->controllers[i].line, tid_field_names[o->field], o->reason);
+        }
+        m->n_rejected_conf = bad;
+        m->conf_checked = m->conf;
+}
+
+static void report_discovered(Manager *m, const CandidateSet *cand, const DiscoveredService *disc, size_t n) {
+        unsigned capped = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                const CandidateOutcome *o = &cand->disc_out[i];
+                char b[128];
+
+                /* zeroconf validated the service already: this is a second line. */
+                if (o->verdict == CANDIDATE_INVALID)
+                        log_debug("mDNS DC %s: %s %s", log_escape(disc[i].traddr, b, sizeof(b)),
+                                  tid_field_names[o->field], o->reason);
+                else if (o->verdict == CANDIDATE_OVER_TOTAL_CAP)
+                        capped++;
+        }
+        if (capped != m->n_capped_mdns && capped > 0)
+                log_warning("max-dcs=%u reached: not following %u of %zu mDNS-discovered DC(s)", m->conf->max_dcs,
+                            capped, n);
+        m->n_capped_mdns = capped;
+}
+
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* A reconciliation pass stops creating DCs once it has run this long (and
+ * created at least ADD_MIN), and continues in the next pass. */
+#define ADD_BUDGET_USEC (250 * USEC_PER_MSEC)
+#define ADD_MIN 1024
+
+/* One log line per added/removed DC up to this many per reconciliation,
+ * then a count: 100 000 lines would hold the loop (and flood the journal). */
+#define LOG_EACH_MAX 32
+
+/* Start DCs that are not running yet, a slice per loop iteration. */
+#define START_SLICE 256
+
+static int on_start_slice(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        unsigned started = 0;
+
+        while (m->start_cursor < m->n_dcs && started < START_SLICE && !m->stopping) {
+                Dc *dc = m->dcs[m->start_cursor++];
+
+                if (dc->started)
+                        continue;
+                dc->started = true;
+                /* NBFT: where the DC came from, and the host ID that goes with the table's NQN. */
+                dc->nbft = firmware_nbft_source(m->firmware, &dc->tid);
+                dc->hostid = firmware_hostid(m->firmware, dc->tid.host_nqn);
+                dc_start(dc);
+                started++;
+        }
+        if (m->start_cursor >= m->n_dcs || m->stopping)
+                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return 0;
+}
+
+static void manager_schedule_starts(Manager *m) {
+        int r;
+
+        m->start_cursor = 0;
+        if (!m->start_event) {
+                r = sd_event_add_defer(m->event, &m->start_event, on_start_slice, m);
+                if (r < 0) {
+                        log_error_errno(r, "Cannot schedule DC starts: %m");
+                        return;
+                }
+                /* After I/O (bus calls, completions) of the same iteration. */
+                (void) sd_event_source_set_priority(m->start_event, SD_EVENT_PRIORITY_IDLE);
+        }
+        (void) sd_event_source_set_enabled(m->start_event, SD_EVENT_ON);
+}
+
+static void manager_arm_reconcile(Manager *m, uint64_t delay);
+
 static int build_and_reconcile(Manager *m) {
         _cleanup_free_ ReferralSource *refs = NULL;
+        _cleanup_free_ size_t *ref_start = NULL;
         _cleanup_free_ DiscoveredService *disc = NULL;
         _cleanup_free_ CurrentDc *cur = NULL;
+        _cleanup_free_ bool *gone = NULL;
         ZeroconfService * const *zs = NULL;
         _cleanup_free_ ConfController *resolved_list = NULL;
         Conf resolved;
         CandidateSet cand = {};
         ReconcilePlan plan = {};
-        size_t n_refs = 0, n_disc = 0, n_alloc = 0;
-        Dc **gone = NULL;
-        size_t n_gone = 0;
+        size_t n_refs = 0, n_disc = 0, n_alloc = 0, n_gone = 0;
+        uint64_t t0 = mono_usec();
+        bool more = false;
         int r;
 
         for (size_t i = 0; i < m->n_dcs; i++)
                 if (m->dcs[i]->dlp)
-                        n_alloc += m->dcs[i]->dlp->n;
+                        n_alloc += m->dcs[i]->dlp->n_referrals;
         refs = calloc(n_alloc ?: 1, sizeof(ReferralSource));
-        if (!refs)
+        ref_start = calloc(m->n_dcs + 1, sizeof(size_t));
+        if (!refs || !ref_start)
                 return -ENOMEM;
+        /* Grouped by DC, in the order of dcs[] and of each log page: caps
+         * keep the first ones. */
         for (size_t i = 0; i < m->n_dcs; i++) {
                 Dlp *d = m->dcs[i]->dlp;
 
-                for (size_t k = 0; d && k < d->n; k++)
-                        if (dlpe_is_referral(d->entries[k]))
-                                refs[n_refs++] = (ReferralSource) { d->entries[k], &m->dcs[i]->tid };
+                ref_start[i] = n_refs;
+                for (size_t k = 0; d && k < d->n_referrals; k++)
+                        refs[n_refs++] = (ReferralSource) { d->referrals[k], &m->dcs[i]->tid };
         }
+        ref_start[m->n_dcs] = n_refs;
 
         if (m->zeroconf && m->conf->zeroconf) {
                 n_disc = zeroconf_get_services(m->zeroconf, &zs);
@@ -345,16 +647,21 @@ static int build_and_reconcile(Manager *m) {
         /* coop: the system exclusion list applies on top of exclude=. */
         coop_filter_configured(m->coop, resolved_list, &resolved.n_controllers, m->sys->hostnqn,
                                m->conf->ignore_iface);
-        coop_filter_referrals(m->coop, refs, &n_refs, m->sys->hostnqn, m->conf->ignore_iface);
+        coop_filter_referrals(m->coop, refs, &n_refs, ref_start, m->n_dcs, m->sys->hostnqn,
+                              m->conf->ignore_iface);
         coop_filter_discovered(m->coop, disc, &n_disc, m->sys->hostnqn, m->conf->ignore_iface);
         r = candidates_build(&cand, &resolved, m->sys->hostnqn, refs, n_refs, disc, n_disc);
         if (r < 0)
                 return r;
         for (char **msg = cand.messages; msg && *msg; msg++)
                 log_info("%s", *msg);
+        report_configured(m, &cand, &resolved);
+        report_referrals(m, &cand, refs, ref_start);
+        report_discovered(m, &cand, disc, n_disc);
 
         cur = calloc(m->n_dcs ?: 1, sizeof(CurrentDc));
-        if (!cur) {
+        gone = calloc(m->n_dcs ?: 1, sizeof(bool));
+        if (!cur || !gone) {
                 r = -ENOMEM;
                 goto finish;
         }
@@ -396,28 +703,43 @@ static int build_and_reconcile(Manager *m) {
                                                                 m->dcs[i]->tid.traddr, m->dcs[i]->tid.trsvcid)));
         }
 
-        /* Collect the DCs to delete before the array shifts. */
-        gone = calloc(plan.n_del ?: 1, sizeof(Dc *));
-        if (!gone) {
-                r = -ENOMEM;
-                goto finish;
-        }
+        /* Delete: mark, then compact dcs[] in one pass (order kept). */
         for (size_t i = 0; i < plan.n_del; i++)
-                gone[n_gone++] = m->dcs[plan.del[i]];
-        for (size_t i = 0; i < n_gone; i++) {
-                for (size_t k = 0; k < m->n_dcs; k++)
-                        if (m->dcs[k] == gone[i]) {
-                                manager_remove_dc_at(m, k);
-                                break;
+                gone[plan.del[i]] = true;
+        if (plan.n_del > 0) {
+                size_t w = 0;
+
+                for (size_t i = 0; i < m->n_dcs; i++) {
+                        Dc *dc = m->dcs[i];
+
+                        if (!gone[i]) {
+                                m->dcs[w++] = dc;
+                                continue;
                         }
-                log_dc(LOG_INFO, gone[i]->name, dc_device(gone[i]), "Removing %s DC",
-                       dc_origin_to_string(gone[i]->origin));
-                manager_delete_dc(m, gone[i], true);
+                        manager_unindex_dc(m, dc);
+                        log_dc(n_gone < LOG_EACH_MAX ? LOG_INFO : LOG_DEBUG, dc->name, dc_device(dc),
+                               "Removing %s DC", dc_origin_to_string(dc->origin));
+                        manager_delete_dc(m, dc, true);
+                        n_gone++;
+                }
+                m->n_dcs = w;
+                if (n_gone > LOG_EACH_MAX)
+                        log_info("Removed %zu more DCs (listed at debug level)", n_gone - LOG_EACH_MAX);
         }
 
         for (size_t i = 0; i < plan.n_add; i++) {
                 const Candidate *c = &cand.items[plan.add[i]];
                 Dc *dc;
+
+                /* 100 000 new DCs take seconds to create: create them over
+                 * several passes, each bounded in time, so that the loop
+                 * answers the bus and signals in between. */
+                if (i >= ADD_MIN && i % 256 == 0 && mono_usec() - t0 > ADD_BUDGET_USEC) {
+                        log_info("Created %zu of %zu new DCs; continuing in the next pass", i, plan.n_add);
+                        plan.n_add = i;
+                        more = true;
+                        break;
+                }
 
                 r = dc_new(&dc, m, &c->tid, c->origin, c->conf);
                 if (r < 0)
@@ -427,26 +749,31 @@ static int build_and_reconcile(Manager *m) {
                         dc_free(dc);
                         goto finish;
                 }
-                log_dc(LOG_INFO, dc->name, "nvme?", "New %s DC", dc_origin_to_string(c->origin));
+                log_dc(i < LOG_EACH_MAX ? LOG_INFO : LOG_DEBUG, dc->name, "nvme?", "New %s DC",
+                       dc_origin_to_string(c->origin));
                 /* It is a candidate, so announced: no persistence clock
                  * while its first connection attempts fail. */
                 dc_set_announced(dc, true);
         }
 
-        /* Start whatever is not running yet (new, or restored from the cache). */
-        for (size_t i = 0; i < m->n_dcs; i++)
-                if (!m->dcs[i]->started) {
-                        m->dcs[i]->started = true;
-                        dc_start(m->dcs[i]);
-                }
+        if (plan.n_add > LOG_EACH_MAX)
+                log_info("%zu more new DCs (listed at debug level)", plan.n_add - LOG_EACH_MAX);
 
+        /* Start whatever is not running yet (new, or restored from the cache). */
+        manager_schedule_starts(m);
+
+        if (more)
+                manager_arm_reconcile(m, 0);
         if (n_gone > 0)
                 bus_emit_dc_removed(m);
-        if (n_gone > 0 || plan.n_add > 0 || plan.n_reorigin > 0)
+        /* Saved once the last pass is done, not after each. */
+        if (!more && (n_gone > 0 || plan.n_add > 0 || plan.n_reorigin > 0 || m->save_after_passes)) {
                 manager_schedule_save(m);
+                m->save_after_passes = false;
+        } else if (more)
+                m->save_after_passes = true;
         r = 0;
 finish:
-        free(gone);
         reconcile_plan_done(&plan);
         candidates_done(&cand);
         return r;
@@ -456,11 +783,17 @@ static int on_reconcile(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int r;
 
+        uint64_t t0 = mono_usec();
+
         if (m->stopping)
                 return 0;
         r = build_and_reconcile(m);
         if (r < 0)
                 log_error_errno(r, "Reconciliation failed: %m");
+        t0 = mono_usec() - t0;
+        /* A slow pass is worth knowing about without tron. */
+        log_full(t0 >= 250 * USEC_PER_MSEC ? LOG_INFO : LOG_DEBUG, "Reconciliation of %zu DCs took %.1f ms",
+                 m->n_dcs, (double) t0 / USEC_PER_MSEC);
         return 0;
 }
 
@@ -499,89 +832,14 @@ void manager_dc_log_pages_changed(Manager *m, Dc *dc, bool referrals_changed) {
 
 /* ---- uevents ---- */
 
-/* systemd-escape a string for use as a unit instance name. */
-static char *unit_escape(const char *s) {
-        char *r = malloc(strlen(s) * 4 + 1), *p = r;
-
-        if (!r)
-                return NULL;
-        for (const char *c = s; *c; c++) {
-                if (*c == '/')
-                        *p++ = '-';
-                else if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                         *c == ':' || *c == '_' || (*c == '.' && c != s))
-                        *p++ = *c;
-                else
-                        p += sprintf(p, "\\x%02x", (unsigned char) *c);
-        }
-        *p = 0;
-        return r;
-}
-
-static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
-        if (si->si_code != CLD_EXITED || si->si_status != 0)
-                log_warning("systemctl for the nvme-cli hand-off failed (status %d)", si->si_status);
-        sd_event_source_unref(s);
-        return 0;
-}
-
-/* A discovery controller we do not manage asked for rediscovery: do what
- * nvme-cli's udev rule would have done, so mixed setups keep working. */
-static void manager_nvmecli_handoff(Manager *m, const UdevEvent *ev) {
-        const char *trtype = NULL, *traddr = NULL, *trsvcid = NULL, *host_traddr = NULL, *host_iface = NULL;
-        const char *cntrltype = NULL;
-        _cleanup_free_ char *instance = NULL, *escaped = NULL, *unit = NULL;
-        char *argv[] = { (char *) "systemctl", (char *) "--no-block", (char *) "restart", NULL, NULL };
-        sd_event_source *child = NULL;
-        pid_t pid;
-        int r;
-
-        (void) sd_device_get_property_value(ev->device, "NVME_TRTYPE", &trtype);
-        (void) sd_device_get_property_value(ev->device, "NVME_TRADDR", &traddr);
-        (void) sd_device_get_property_value(ev->device, "NVME_TRSVCID", &trsvcid);
-        (void) sd_device_get_property_value(ev->device, "NVME_HOST_TRADDR", &host_traddr);
-        (void) sd_device_get_property_value(ev->device, "NVME_HOST_IFACE", &host_iface);
-        if (!trtype || !traddr || !trsvcid)
-                return;
-        if (sd_device_get_sysattr_value(ev->device, "cntrltype", &cntrltype) >= 0 &&
-            !streq(cntrltype, "discovery"))
-                return;
-
-        if (asprintf(&instance, "--device=%s\t--transport=%s\t--traddr=%s\t--trsvcid=%s\t--host-traddr=%s\t--host-iface=%s",
-                     ev->sysname, trtype, traddr, trsvcid, host_traddr ?: "none", host_iface ?: "none") < 0)
-                return;
-        escaped = unit_escape(instance);
-        if (!escaped || asprintf(&unit, "nvmf-connect@%s.service", escaped) < 0)
-                return;
-        argv[3] = unit;
-
-        log_info("%s is not managed by stafd: handing it to nvme-cli (%s)", ev->sysname, unit);
-        {
-                posix_spawnattr_t attr;
-                sigset_t none;
-
-                /* Our blocked signals must not leak into the child. */
-                sigemptyset(&none);
-                (void) posix_spawnattr_init(&attr);
-                (void) posix_spawnattr_setsigmask(&attr, &none);
-                (void) posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-                r = posix_spawnp(&pid, "systemctl", NULL, &attr, argv, environ);
-                (void) posix_spawnattr_destroy(&attr);
-        }
-        if (r != 0) {
-                log_warning_errno(r, "Cannot run systemctl: %m");
-                return;
-        }
-        r = sd_event_add_child(m->event, &child, pid, WEXITED, on_child_exit, NULL);
-        if (r < 0)
-                log_debug_errno(r, "Cannot watch systemctl: %m");
-}
-
 static void on_uevent(Udev *u, const UdevEvent *ev, void *userdata) {
         Manager *m = userdata;
         Dc *dc = manager_find_dc_by_device(m, ev->sysname);
         bool aen = ev->aen && strcasecmp(ev->aen, "0x70f002") == 0;
 
+        /* A controller appeared or went: the adoption index is stale. */
+        if (!streq(ev->action, "change"))
+                sysfs_index_invalidate();
         if (streq(ev->action, "remove")) {
                 uint64_t seqnum = 0;
 
@@ -590,7 +848,7 @@ static void on_uevent(Udev *u, const UdevEvent *ev, void *userdata) {
         }
         if (!dc) {
                 if (streq(ev->action, "change") && (aen || streq_ptr(ev->nvme_event, "rediscover")))
-                        manager_nvmecli_handoff(m, ev);
+                        (void) handoff_nvmecli(m->handoff, ev->device, ev->sysname);
                 return;
         }
 
@@ -627,7 +885,8 @@ static int manager_reload(Manager *m) {
         (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
         r = conf_load(m->conf_file, &c);
         if (r < 0) {
-                log_warning_errno(r, "Cannot read %s, keeping the current configuration: %m", m->conf_file);
+                log_warning("Cannot read %s, keeping the current configuration: %s", m->conf_file,
+                            conf_strerror(r));
                 goto done;
         }
         for (char **w = c->warnings; w && *w; w++)
@@ -646,7 +905,15 @@ done:
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        return manager_reload(userdata);
+        Manager *m = userdata;
+
+        /* Stopping: a reload would only announce READY=1 to a unit that is
+         * going away. */
+        if (m->stopping) {
+                log_debug("Ignoring SIGHUP while stopping");
+                return 0;
+        }
+        return manager_reload(m);
 }
 
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -655,18 +922,27 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
 
         if (m->stopping)
                 return 0;
-        m->stopping = true;
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
         log_info("Stopping");
+        /* The last save, with every DC; a scheduled one is cancelled, and
+         * none can be scheduled once stopping is set. */
         (void) manager_save_now(m);
+        m->stopping = true;
 
+        /* Work not started yet is dropped (dc_begin_delete); only what is
+         * blocked in the kernel, and the disconnects, are waited for, at
+         * most STOP_WAIT_USEC. */
         disconnect = !m->conf->persistent_connections;
         while (m->n_dcs > 0) {
                 Dc *dc = m->dcs[m->n_dcs - 1];
 
+                manager_unindex_dc(m, dc);
                 m->n_dcs--;
                 manager_delete_dc(m, dc, disconnect);
         }
+        if (sd_event_add_time_relative(m->event, &m->stop_timer, CLOCK_MONOTONIC, STOP_WAIT_USEC,
+                                       USEC_PER_SEC / 10, on_stop_timeout, m) < 0)
+                log_warning("Cannot arm the stop timer: stop waits for every operation");
         manager_maybe_exit(m);
         return 0;
 }
@@ -692,6 +968,9 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         r = cache_path(&m->cache_path);
         if (r < 0)
                 return log_oom();
+        r = tid_index_new(&m->dc_index);
+        if (r < 0)
+                return log_oom();
 
         for (char **w = conf->warnings; w && *w; w++)
                 log_warning("%s", *w);
@@ -702,16 +981,9 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate the event loop: %m");
 
-        {
-                sigset_t ss;
-
-                sigemptyset(&ss);
-                sigaddset(&ss, SIGTERM);
-                sigaddset(&ss, SIGINT);
-                sigaddset(&ss, SIGHUP);
-                sigaddset(&ss, SIGCHLD);
-                (void) sigprocmask(SIG_BLOCK, &ss, NULL);
-        }
+        /* main() blocked the signals first thing (sd-event needs them
+         * blocked): a SIGHUP while the configuration was read is handled
+         * here, not fatal. */
         r = sd_event_add_signal(m->event, NULL, SIGTERM, on_sigterm, m);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, on_sigterm, m);
@@ -720,16 +992,19 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 return log_error_errno(r, "Failed to install signal handlers: %m");
 
-        r = fabric_new(&m->fabric, m->event, FABRIC_WORKERS);
+        r = fabric_new(&m->fabric, m->event, &(FabricLanes) { FABRIC_CONNECT_WORKERS, FABRIC_CONTROL_WORKERS });
         if (r < 0)
                 return log_error_errno(r, "Failed to start the fabric workers: %m");
         manager_apply_log_level(m);
-        r = resolver_new(&m->resolver, m->event, m->fabric, on_resolved, m);
+        r = resolver_new(&m->resolver, m->event, on_resolved, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up name resolution: %m");
         if (!fabric_have_fabrics())
                 log_error("/dev/nvme-fabrics is missing (is nvme-fabrics loaded?): connections will be retried");
 
+        r = handoff_new(&m->handoff, m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the nvme-cli hand-off: %m");
         r = udev_new(&m->udev, m->event, on_uevent, m);
         if (r < 0)
                 log_warning_errno(r, "No uevents: AENs and removals will not be seen: %m");
@@ -737,6 +1012,9 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         r = coop_new(&m->coop, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up host cooperation: %m");
+        r = firmware_new(&m->firmware, getenv("STAFD_NBFT_DIR"), NULL, m->sys->hostnqn);
+        if (r < 0)
+                return log_oom();
 
         (void) manager_load_cache(m);
 
@@ -751,20 +1029,32 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* Workers first: no completion may reach a freed DC. */
-        m->fabric = fabric_free(m->fabric);
-        m->resolver = resolver_free(m->resolver);
+        /* DCs first: dc_free() cancels their operations, so no completion
+         * can reach a freed DC (completions are only delivered by the loop,
+         * which no longer runs). */
         for (size_t i = 0; i < m->n_dcs; i++)
                 dc_free(m->dcs[i]);
         free(m->dcs);
+        tid_index_free(m->dc_index);
+        free(m->by_devnum);
+        sd_event_source_disable_unref(m->start_event);
         for (size_t i = 0; i < m->n_zombies; i++)
                 dc_free(m->zombies[i]);
         free(m->zombies);
+        if (m->abandon_workers && fabric_n_running(m->fabric) > 0) {
+                fabric_abandon(m->fabric);   /* left to the exiting process */
+                m->fabric = NULL;
+        } else
+                m->fabric = fabric_free(m->fabric);
+        m->resolver = resolver_free(m->resolver);
+        sd_event_source_disable_unref(m->stop_timer);
+        firmware_free(m->firmware);
         zeroconf_free(m->zeroconf);
         udev_free(m->udev);
+        handoff_free(m->handoff);
         coop_free(m->coop);
         sd_event_source_disable_unref(m->reconcile_timer);
-        sd_event_source_disable_unref(m->save_event);
+        sd_event_source_disable_unref(m->save_timer);
         bus_teardown(m);
         sd_event_unref(m->event);
         conf_free(m->conf);
@@ -807,6 +1097,16 @@ int manager_run(Manager *m) {
 
         r = sd_event_loop(m->event);
         if (r < 0)
-                return log_error_errno(r, "Event loop failed: %m");
+                return log_error_errno(r, "Exiting with an error: %m");
         return 0;
+}
+
+void manager_bus_lost(Manager *m) {
+        /* A stop in progress needs no bus: let it finish. */
+        if (m->stopping)
+                return;
+        (void) manager_save_now(m);
+        m->stopping = true;
+        /* Kernel connections stay: the restarted stafd adopts them. */
+        (void) sd_event_exit(m->event, -ENOTCONN);
 }

@@ -9,9 +9,12 @@
 #include "conf.h"
 #include "reconcile.h"
 
+typedef struct BusCreds BusCreds;
 typedef struct Coop Coop;
+typedef struct Firmware Firmware;
 typedef struct Dc Dc;
 typedef struct Fabric Fabric;
+typedef struct Handoff Handoff;
 typedef struct Resolver Resolver;
 typedef struct Udev Udev;
 typedef struct Zeroconf Zeroconf;
@@ -25,12 +28,15 @@ typedef struct ManagerArgs {
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
-        sd_bus_slot *slot_main, *slot_debug;
+        sd_bus_slot *slot_main, *slot_debug, *slot_filter;
+        BusCreds *bus_creds;
         Fabric *fabric;
         Resolver *resolver;
         Udev *udev;
+        Handoff *handoff;
         Zeroconf *zeroconf;
         Coop *coop;             /* host cooperation: exclusion list, ownership registry */
+        Firmware *firmware;             /* NBFT discovery controllers (daemon/firmware.c) */
 
         char *conf_file;
         char *sys_conf_file;
@@ -38,22 +44,44 @@ typedef struct Manager {
         SysConf *sys;
         bool tron;
 
+        /* The DC set: dcs[] keeps the order (cache, then creation: caps and
+         * slices follow it), dc_index finds a DC by normalised TID. */
         Dc **dcs;
         size_t n_dcs;
+        TidIndex *dc_index;
+        /* Device -> DC: by_devnum[N] caches the DC that owns "nvmeN" (checked
+         * against dc->device on use; a miss falls back to a scan). */
+        Dc **by_devnum;
+        size_t n_by_devnum;
+        /* DCs not started yet are started in slices, from a deferred event,
+         * so that no loop iteration runs long (100 000 configured DCs). */
+        sd_event_source *start_event;
+        size_t start_cursor;
+        bool save_after_passes;         /* DCs were added in an unfinished multi-pass reconciliation */
+
+        /* Entries from outside rejected by validation (process_info). */
+        unsigned n_rejected_referrals;  /* in DC logs, at the last reconciliation */
+        unsigned n_rejected_conf;       /* controller= lines of the current configuration */
+        unsigned n_rejected_cache;      /* cache entries at load */
+        unsigned n_capped_mdns;         /* mDNS DCs over max-dcs, last reconciliation */
+        const Conf *conf_checked;       /* configuration whose rejects were logged */
 
         /* Reconciliation is coalesced: any trigger (re)starts this timer. */
         sd_event_source *reconcile_timer;
         uint64_t reconcile_delay_usec;
-        /* The cache is written from a deferred event, once per loop iteration. */
-        sd_event_source *save_event;
+        /* Cache saves are coalesced by this timer (manager_schedule_save). */
+        sd_event_source *save_timer;
         char *cache_path;
 
         bool stopping;
         /* DCs being deleted that wait for an in-flight operation before disconnecting. */
-        Dc **zombies;
+        Dc **zombies;           /* unordered; dc->zombie_slot is the position */
         size_t n_zombies;
         /* Disconnects in flight: stopping waits for them. */
         unsigned n_disconnecting;
+        /* Stop deadline; past it, workers blocked in the kernel are abandoned. */
+        sd_event_source *stop_timer;
+        bool abandon_workers;
 } Manager;
 
 /* Takes ownership of conf and sys. */
@@ -72,11 +100,10 @@ void manager_disconnect(Manager *m, const char *device, const char *name);
 /* A deleted DC finished its last operation: free it. */
 void manager_zombie_done(Manager *m, Dc *dc);
 int manager_set_tron(Manager *m, bool on);
+/* The system bus connection broke: save and exit with an error. */
+void manager_bus_lost(Manager *m);
 
 Dc *manager_find_dc(Manager *m, const Tid *tid);
 Dc *manager_find_dc_by_device(Manager *m, const char *device);
 
-static inline void manager_freep(Manager **m) {
-        if (*m)
-                *m = manager_free(*m);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);

@@ -9,16 +9,18 @@
 #include "conf.h"
 #include "log.h"
 #include "macro.h"
+#include "pool.h"
 #include "resolve.h"
 
 #define RETRY_USEC (30 * USEC_PER_SEC)
+#define RESOLVE_WORKERS 2
 
 typedef struct Lookup {
         Resolver *resolver;
         struct Lookup *next;
         char *host;
         unsigned ip_family;
-        FabricOp *op;          /* in flight */
+        PoolJob *op;           /* in flight */
         int error;             /* last result: 0 ok, -errno */
         bool done;
         uint64_t failed_at;    /* CLOCK_MONOTONIC */
@@ -30,7 +32,8 @@ typedef struct Lookup {
 
 struct Resolver {
         sd_event *event;
-        Fabric *fabric;
+        Pool *pool;
+        bool freeing;
         ResolverChangedFn cb;
         void *userdata;
         Lookup *lookups;
@@ -82,11 +85,13 @@ static int job_resolve(void *arg) {
         return l->w_error;
 }
 
-static void on_resolved(FabricOp *op, int error, void *result, void *userdata) {
+static void on_resolved(void *userdata, int error) {
         Lookup *l = userdata;
         Resolver *r = l->resolver;
 
         l->op = NULL;
+        if (r->freeing || error == -ECANCELED)
+                return;
         l->done = true;
         l->error = l->w_error;
         if (l->error == 0) {
@@ -111,17 +116,24 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int resolver_new(Resolver **ret, sd_event *event, Fabric *fabric, ResolverChangedFn cb, void *userdata) {
+int resolver_new(Resolver **ret, sd_event *event, ResolverChangedFn cb, void *userdata) {
+        static const PoolLaneSpec lane = { "resolve", RESOLVE_WORKERS };
         Resolver *r;
         int k;
 
         r = calloc(1, sizeof(Resolver));
         if (!r)
                 return -ENOMEM;
-        *r = (Resolver) { .event = event, .fabric = fabric, .cb = cb, .userdata = userdata };
+        *r = (Resolver) { .event = event, .cb = cb, .userdata = userdata };
+        k = pool_new(&r->pool, event, "resolve", &lane, 1);
+        if (k < 0) {
+                free(r);
+                return k;
+        }
         k = sd_event_add_time_relative(event, &r->retry_timer, CLOCK_MONOTONIC, RETRY_USEC, USEC_PER_SEC,
                                        on_retry, r);
         if (k < 0) {
+                pool_free(r->pool);
                 free(r);
                 return k;
         }
@@ -150,12 +162,19 @@ void resolver_flush(Resolver *r) {
 Resolver *resolver_free(Resolver *r) {
         if (!r)
                 return NULL;
-        /* Called after fabric_free(): no job is running any more. */
+        r->freeing = true;
+        if (pool_n_running(r->pool) > 0) {
+                /* A worker still writes into its Lookup: leave both to the
+                 * exiting process; queued lookups are dropped. */
+                pool_abandon(r->pool);
+                sd_event_source_disable_unref(r->retry_timer);
+                return NULL;
+        }
+        r->pool = pool_free(r->pool);
         while (r->lookups) {
                 Lookup *l = r->lookups;
 
                 r->lookups = l->next;
-                l->op = NULL;
                 lookup_free(l);
         }
         sd_event_source_disable_unref(r->retry_timer);
@@ -199,7 +218,7 @@ int resolver_lookup(Resolver *r, const char *host, unsigned ip_family, const cha
                 r->lookups = l;
         }
         l->done = false;
-        k = fabric_submit(r->fabric, NULL, job_resolve, l, on_resolved, l, &l->op);
+        k = pool_submit(r->pool, 0, job_resolve, on_resolved, l, &l->op);
         if (k < 0)
                 return k;
         log_debug("Resolving %s", host);

@@ -6,6 +6,8 @@
 #include <systemd/sd-device.h>
 #include <systemd/sd-event.h>
 
+#include "macro.h"
+
 typedef struct Udev Udev;
 
 typedef struct UdevEvent {
@@ -21,7 +23,4 @@ typedef void (*UdevEventFn)(Udev *u, const UdevEvent *ev, void *userdata);
 int udev_new(Udev **ret, sd_event *event, UdevEventFn cb, void *userdata);
 Udev *udev_free(Udev *u);
 
-static inline void udev_freep(Udev **u) {
-        if (*u)
-                *u = udev_free(*u);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Udev *, udev_free);

@@ -30,6 +30,8 @@
 #include "avahi-poll.h"
 #include "log.h"
 #include "macro.h"
+#include "tid.h"
+#include "validate.h"
 #include "zeroconf-txt.h"
 #include "zeroconf.h"
 
@@ -79,6 +81,7 @@ struct Zeroconf {
         Service **services;
         size_t n_services;
         ZeroconfService **view;         /* zeroconf_get_services() result */
+        unsigned n_rejected;            /* services that failed validation (logged ones) */
 };
 
 /* The one place Avahi error codes (negative, colliding with -errno) become
@@ -150,40 +153,6 @@ static int notify_handler(sd_event_source *s, void *userdata) {
 
         if (z->cb)
                 z->cb(z, z->userdata);
-        return 0;
-}
-
-/* ---- IP helpers (tid.c is the daemon's real one; this module stays standalone) ---- */
-
-/* Canonical literal for an IP (with optional %scope): IPv4-mapped -> IPv4. */
-static int ip_canon(const char *in, char *out, size_t size) {
-        char addr[INET6_ADDRSTRLEN + 1], buf[INET6_ADDRSTRLEN];
-        const char *scope = strchr(in, '%');
-        struct in6_addr a6;
-        struct in_addr a4;
-        size_t n = scope ? (size_t) (scope - in) : strlen(in);
-
-        if (n >= sizeof(addr))
-                return -EINVAL;
-        memcpy(addr, in, n);
-        addr[n] = 0;
-
-        if (inet_pton(AF_INET, addr, &a4) == 1) {
-                if (!inet_ntop(AF_INET, &a4, buf, sizeof(buf)))
-                        return -errno;
-                scope = NULL;
-        } else if (inet_pton(AF_INET6, addr, &a6) == 1) {
-                if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-                        if (!inet_ntop(AF_INET, &a6.s6_addr[12], buf, sizeof(buf)))
-                                return -errno;
-                        scope = NULL;
-                } else if (!inet_ntop(AF_INET6, &a6, buf, sizeof(buf)))
-                        return -errno;
-        } else
-                return -EINVAL;
-
-        if (snprintf(out, size, "%s%s", buf, scope ?: "") >= (int) size)
-                return -ENOBUFS;
         return 0;
 }
 
@@ -472,12 +441,13 @@ static void zeroconf_check_duplicate(Zeroconf *z, Service *s) {
         }
 }
 
-/* Log a TXT problem once per distinct message per service. */
-static void service_txt_complaint(Service *s, int level, const char *msg) {
+/* Log a TXT problem once per distinct message per service; true if logged. */
+static bool service_txt_complaint(Service *s, int level, const char *msg) {
         if (streq_ptr(s->last_txt_error, msg))
-                return;
+                return false;
         log_full(level, "mDNS service '%s' on %s: %s", s->pub.name, service_iface(s), msg);
         (void) free_and_strdup(&s->last_txt_error, msg);
+        return true;
 }
 
 static int parse_txt(Service *s, AvahiStringList *txt, ZeroconfTxt *t) {
@@ -578,9 +548,6 @@ static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProt
                 service_unresolve(s);
                 return;
         }
-        free(s->last_txt_error);
-        s->last_txt_error = NULL;
-
         k = address_to_traddr(a, ifindex, traddr, sizeof(traddr));
         if (k < 0) {
                 log_warning_errno(k, "mDNS service '%s' on %s: unusable address: %m", name, service_iface(s));
@@ -589,6 +556,32 @@ static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProt
                 return;
         }
         (void) snprintf(portstr, sizeof(portstr), "%u", (unsigned) port);
+
+        /* What the network said must pass the transport id validator
+         * before it can become a DC (issue 11): logged once per service
+         * and problem, counted for process_info. */
+        {
+                const char *what = NULL;
+
+                if (!validate_nqn(t.subsysnqn))
+                        what = "TXT nqn= is not a valid NQN (NVMe NQN format; no ',', '=', white space or "
+                               "control characters); service ignored.";
+                else if (!validate_ip(traddr))
+                        what = "resolved address is not a usable IP address; service ignored.";
+                else if (!validate_port(portstr))
+                        what = "port is not 1-65535; service ignored.";
+                else if (streq(t.transport, "tcp") && !validate_ifname(s->ifname))
+                        what = "seen on an interface whose name cannot be used as host-iface; service ignored.";
+                if (what) {
+                        if (service_txt_complaint(s, LOG_WARNING, what))
+                                z->n_rejected++;
+                        zeroconf_txt_done(&t);
+                        service_unresolve(s);
+                        return;
+                }
+        }
+        free(s->last_txt_error);
+        s->last_txt_error = NULL;
 
         changed = !s->resolved || !streq(s->pub.transport, t.transport) || !streq(s->pub.traddr, traddr) ||
                   !streq(s->pub.trsvcid, portstr) || !streq(s->pub.subsysnqn, t.subsysnqn);
@@ -929,24 +922,24 @@ size_t zeroconf_get_services(Zeroconf *z, ZeroconfService * const **ret) {
 }
 
 bool zeroconf_is_announced(Zeroconf *z, const char *transport, const char *traddr, const char *trsvcid) {
-        char want[INET6_ADDRSTRLEN + IF_NAMESIZE + 2], have[sizeof(want)];
-
-        if (!z || !transport || !traddr || !trsvcid || ip_canon(traddr, want, sizeof(want)) < 0)
+        if (!z || !transport || !traddr || !trsvcid || ip_family_of(traddr) == 0)
                 return false;
         for (size_t i = 0; i < z->n_services; i++) {
                 Service *s = z->services[i];
-                char *p;
 
                 if (!s->resolved || strcasecmp(s->pub.transport, transport) != 0 ||
-                    !streq(s->pub.trsvcid, trsvcid) || ip_canon(s->pub.traddr, have, sizeof(have)) < 0)
+                    !streq(s->pub.trsvcid, trsvcid))
                         continue;
-                /* A caller without %scope matches any scope. */
-                if (!strchr(want, '%') && (p = strchr(have, '%')))
-                        *p = 0;
-                if (strcasecmp(want, have) == 0)
+                /* lib/tid's address equality; a caller without %scope
+                 * matches any scope. */
+                if (ip_family_of(s->pub.traddr) != 0 && ip_equal_any_scope(traddr, s->pub.traddr))
                         return true;
         }
         return false;
+}
+
+unsigned zeroconf_n_rejected(Zeroconf *z) {
+        return z ? z->n_rejected : 0;
 }
 
 struct json_object *zeroconf_to_json(Zeroconf *z) {

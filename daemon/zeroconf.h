@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "macro.h"
+
 typedef struct Zeroconf Zeroconf;
 
 typedef struct ZeroconfService {
@@ -41,10 +43,10 @@ size_t zeroconf_get_services(Zeroconf *z, ZeroconfService * const **ret);
 /* Is this (transport, traddr, trsvcid) currently announced (resolved, reachable or
  * not)?  traddr is compared as an IP address. */
 bool zeroconf_is_announced(Zeroconf *z, const char *transport, const char *traddr, const char *trsvcid);
+/* Services ignored because a field failed validation (each counted once
+ * per service and problem). */
+unsigned zeroconf_n_rejected(Zeroconf *z);
 /* process_info "avahi" block: {"service types": [...], "services": {...}} with each service's identity and "reachable". */
 struct json_object *zeroconf_to_json(Zeroconf *z);
 
-static inline void zeroconf_freep(Zeroconf **z) {
-        if (*z)
-                *z = zeroconf_free(*z);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Zeroconf *, zeroconf_free);

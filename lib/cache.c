@@ -2,10 +2,13 @@
 /*
  * Last-known configuration cache: atomic save, tolerant load.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include "cache.h"
 #include "json.h"
 #include "macro.h"
+#include "utf8.h"
 
 void cache_entries_free(CacheEntry *entries, size_t n) {
         if (!entries)
@@ -82,9 +86,14 @@ int cache_save(const char *path, const CacheEntry *entries, size_t n) {
         if (isempty(path))
                 return -EINVAL;
 
+        if (n > CACHE_MAX_ENTRIES)
+                return -EFBIG;
         r = cache_to_text(entries, n, &text, &len);
         if (r < 0)
                 return r;
+        /* Never write what cache_load() would refuse (+1: the final newline). */
+        if (len + 1 > CACHE_MAX_SIZE)
+                return -EFBIG;
 
         slash = strrchr(path, '/');
         if (slash) {
@@ -142,13 +151,86 @@ fail:
         return r;
 }
 
+/* ---- stale temp files ---- */
+
+/* Is name ".<base>.XXXXXX", as mkostemp() makes them in cache_save()? */
+static bool is_temp_name(const char *name, const char *base) {
+        size_t bl = strlen(base);
+
+        if (name[0] != '.' || strncmp(name + 1, base, bl) != 0 || name[1 + bl] != '.')
+                return false;
+        name += 2 + bl;
+        if (strlen(name) != 6)
+                return false;
+        for (; *name; name++)
+                if (!isalnum((unsigned char) *name))
+                        return false;
+        return true;
+}
+
+int cache_remove_stale_temp(const char *path) {
+        _cleanup_free_ char *dir = NULL;
+        const char *slash, *base;
+        DIR *d;
+        int n = 0, r = 0;
+
+        if (isempty(path))
+                return -EINVAL;
+        slash = strrchr(path, '/');
+        dir = slash ? strndup(path, slash == path ? 1 : (size_t) (slash - path)) : strdup(".");
+        base = slash ? slash + 1 : path;
+        if (!dir)
+                return -ENOMEM;
+        if (!*base)
+                return -EINVAL;
+        d = opendir(dir);
+        if (!d)
+                return -errno;
+        for (struct dirent *de; (de = readdir(d));) {
+                struct stat st;
+
+                if (!is_temp_name(de->d_name, base))
+                        continue;
+                /* Only our own kind of file: never follow a symlink. */
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
+                        if (errno != ENOENT && r == 0)
+                                r = -errno;
+                        continue;
+                }
+                n++;
+        }
+        closedir(d);
+        return r < 0 ? r : n;
+}
+
 /* ---- load ---- */
+
+/*
+ * The loader never builds a tree of the whole document: 3 MB of "{}" make a
+ * json-c tree of hundreds of MB.  A small scanner walks the two outer levels
+ * (the root object and the "controllers" array), and each piece that is
+ * used (a key, "format", a tid, "origin", one DLPE) is handed to json-c's
+ * tokener on its own; a piece with more than a few containers is not parsed
+ * at all.  Memory is the result plus one small piece.
+ */
+
+#define SCAN_MAX_DEPTH 32
+/* A tid or a DLPE is one flat object: anything with more containers is not
+ * one, and is skipped without being parsed. */
+#define PIECE_MAX_CONTAINERS 8
+
+static void tokener_freep(struct json_tokener **t) {
+        if (*t)
+                json_tokener_free(*t);
+}
 
 _printf_(2, 3)
 static int bad(char **ret_error, const char *fmt, ...) {
         va_list ap;
 
-        if (ret_error) {
+        if (ret_error && !*ret_error) {
                 va_start(ap, fmt);
                 if (vasprintf(ret_error, fmt, ap) < 0)
                         *ret_error = NULL;
@@ -157,25 +239,203 @@ static int bad(char **ret_error, const char *fmt, ...) {
         return -EBADMSG;
 }
 
-static const char *get_string(struct json_object *o, const char *key) {
+typedef struct Scan {
+        const char *text;
+        size_t len, pos;
+        char **error;
+        struct json_tokener *tok;
+} Scan;
+
+static void scan_ws(Scan *s) {
+        while (s->pos < s->len && strchr(" \t\r\n", s->text[s->pos]) && s->text[s->pos])
+                s->pos++;
+}
+
+static int scan_truncated(Scan *s) {
+        return bad(s->error, "truncated JSON");
+}
+
+/* Expect character c (after blanks). */
+static int scan_expect(Scan *s, char c) {
+        scan_ws(s);
+        if (s->pos >= s->len)
+                return scan_truncated(s);
+        if (s->text[s->pos] != c)
+                return bad(s->error, "invalid JSON at offset %zu: expected '%c'", s->pos, c);
+        s->pos++;
+        return 0;
+}
+
+/* Skip one value (after blanks): *start and *end delimit it, *n_containers
+ * counts the objects and arrays in it.  Structure only; the tokener checks
+ * the details of what is used. */
+static int scan_value(Scan *s, size_t *start, size_t *end, size_t *n_containers) {
+        char stack[SCAN_MAX_DEPTH];
+        unsigned depth = 0;
+        size_t n = 0;
+
+        scan_ws(s);
+        if (s->pos >= s->len)
+                return scan_truncated(s);
+        *start = s->pos;
+        do {
+                char c;
+
+                if (s->pos >= s->len)
+                        return scan_truncated(s);
+                c = s->text[s->pos];
+                if (c == '"') {
+                        for (s->pos++;; s->pos++) {
+                                if (s->pos >= s->len)
+                                        return scan_truncated(s);
+                                if (s->text[s->pos] == '\\')
+                                        s->pos++;
+                                else if (s->text[s->pos] == '"')
+                                        break;
+                        }
+                        s->pos++;
+                } else if (c == '{' || c == '[') {
+                        if (depth >= SCAN_MAX_DEPTH)
+                                return bad(s->error, "JSON nested too deeply at offset %zu", s->pos);
+                        stack[depth++] = c == '{' ? '}' : ']';
+                        n++;
+                        s->pos++;
+                } else if (c == '}' || c == ']') {
+                        if (depth == 0 || stack[depth - 1] != c)
+                                return bad(s->error, "invalid JSON at offset %zu", s->pos);
+                        depth--;
+                        s->pos++;
+                } else if (depth > 0) {
+                        s->pos++;
+                } else {
+                        /* A scalar at the top: up to the next delimiter. */
+                        while (s->pos < s->len && !strchr(",:]} \t\r\n", s->text[s->pos]))
+                                s->pos++;
+                }
+        } while (depth > 0);
+        if (s->pos == *start)
+                return bad(s->error, "invalid JSON at offset %zu", s->pos);
+        *end = s->pos;
+        if (n_containers)
+                *n_containers = n;
+        return 0;
+}
+
+/* Parse text[start, end) as one JSON value with json-c.  Errors, with the
+ * cause: -EBADMSG for bad JSON, -ENOMEM when json-c ran out of memory
+ * (which it reports as "success" with no object). */
+static int scan_parse(Scan *s, size_t start, size_t end, struct json_object **ret) {
+        struct json_object *o;
+        enum json_tokener_error jerr;
+
+        json_tokener_reset(s->tok);
+        o = json_tokener_parse_ex(s->tok, s->text + start, (int) (end - start));
+        jerr = json_tokener_get_error(s->tok);
+        if (jerr == json_tokener_continue) {
+                /* A number needs to see its end: give it one. */
+                json_object_put(o);
+                o = json_tokener_parse_ex(s->tok, "", 1);
+                jerr = json_tokener_get_error(s->tok);
+        }
+        if (jerr != json_tokener_success) {
+                json_object_put(o);
+                return bad(s->error, "invalid JSON at offset %zu: %s", start, json_tokener_error_desc(jerr));
+        }
+        if (!o) {
+                /* "null", or json-c could not allocate. */
+                if (end - start == 4 && memcmp(s->text + start, "null", 4) == 0) {
+                        *ret = NULL;
+                        return 0;
+                }
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}
+
+/* The next key of an object (after '{' or ','): *ret is NULL at '}'. */
+static int scan_key(Scan *s, bool first, char **ret) {
+        _cleanup_json_ struct json_object *k = NULL;
+        size_t start = 0, end = 0;
+        int r;
+
+        scan_ws(s);
+        if (s->pos >= s->len)
+                return scan_truncated(s);
+        if (s->text[s->pos] == '}') {
+                s->pos++;
+                *ret = NULL;
+                return 0;
+        }
+        if (!first) {
+                r = scan_expect(s, ',');
+                if (r < 0)
+                        return r;
+                scan_ws(s);
+        }
+        if (s->pos >= s->len)
+                return scan_truncated(s);
+        if (s->text[s->pos] != '"')
+                return bad(s->error, "invalid JSON at offset %zu: expected a key", s->pos);
+        r = scan_value(s, &start, &end, NULL);
+        if (r < 0)
+                return r;
+        r = scan_parse(s, start, end, &k);
+        if (r < 0)
+                return r;
+        r = scan_expect(s, ':');
+        if (r < 0)
+                return r;
+        *ret = strdup(json_object_get_string(k));
+        return *ret ? 1 : -ENOMEM;
+}
+
+/* The next element of an array (after '[' or ','): 0 at ']', 1 with the
+ * element's span. */
+static int scan_element(Scan *s, bool first, size_t *start, size_t *end, size_t *n_containers) {
+        int r;
+
+        scan_ws(s);
+        if (s->pos >= s->len)
+                return scan_truncated(s);
+        if (s->text[s->pos] == ']') {
+                s->pos++;
+                return 0;
+        }
+        if (!first) {
+                r = scan_expect(s, ',');
+                if (r < 0)
+                        return r;
+        }
+        r = scan_value(s, start, end, n_containers);
+        return r < 0 ? r : 1;
+}
+
+/* A string that may reach D-Bus: present, valid UTF-8, no embedded NUL. */
+static const char *get_text(struct json_object *o, const char *key) {
         struct json_object *v;
+        const char *s;
 
         if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
                 return NULL;
-        return json_object_get_string(v);
+        s = json_object_get_string(v);
+        if ((size_t) json_object_get_string_len(v) != strlen(s) || !utf8_is_valid(s))
+                return NULL;
+        return s;
 }
 
 /* 0 = parsed, 1 = skip (malformed), <0 = error. */
 static int parse_dlpe(struct json_object *o, DlpEntry **ret) {
         const char *vals[_DLPE_N_KEYS] = {};
+        struct json_object *v;
         int r;
 
         if (!json_object_is_type(o, json_type_object))
                 return 1;
         for (unsigned k = 0; k < _DLPE_N_KEYS; k++) {
-                vals[k] = get_string(o, dlp_key_name(k));
-                if (!vals[k] && k < _DLPE_N_BASE)
-                        return 1;
+                vals[k] = get_text(o, dlp_key_name(k));
+                if (!vals[k] && (k < _DLPE_N_BASE || json_object_object_get_ex(o, dlp_key_name(k), &v)))
+                        return 1; /* missing, not a string, or not UTF-8 */
         }
         r = dlpe_new(ret, vals);
         if (r == -E2BIG)
@@ -183,55 +443,121 @@ static int parse_dlpe(struct json_object *o, DlpEntry **ret) {
         return r;
 }
 
-static int parse_controller(struct json_object *o, CacheEntry *ret) {
-        const char *vals[TID_N_FIELDS], *origin;
-        struct json_object *tid, *lp;
+/* "log-pages": [DLPE, ...], one DLPE parsed at a time. */
+static int scan_log_pages(Scan *s, Dlp *d, size_t *n_skipped) {
+        size_t start = 0, end = 0, nc = 0;
+        int r;
+
+        r = scan_expect(s, '[');
+        if (r < 0)
+                return r;
+        for (bool first = true;; first = false) {
+                _cleanup_json_ struct json_object *o = NULL;
+                DlpEntry *de;
+
+                r = scan_element(s, first, &start, &end, &nc);
+                if (r <= 0)
+                        return r;
+                if (nc > PIECE_MAX_CONTAINERS) {
+                        (*n_skipped)++;
+                        continue;
+                }
+                r = scan_parse(s, start, end, &o);
+                if (r < 0)
+                        return r;
+                r = parse_dlpe(o, &de);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        (*n_skipped)++;
+                        continue;
+                }
+                r = dlp_append(d, de);
+                if (r < 0) {
+                        dlpe_free(de);
+                        return r;
+                }
+        }
+}
+
+/* One controller object.  0 = parsed, 1 = skip (malformed), <0 = error. */
+static int scan_controller(Scan *s, CacheEntry *ret, size_t *n_skipped) {
+        _cleanup_json_ struct json_object *tid = NULL, *origin = NULL;
         _cleanup_(dlp_freep) Dlp *d = NULL;
+        const char *vals[TID_N_FIELDS], *o;
+        bool have_pages = false;
         CacheEntry e = {};
         int r;
 
-        if (!json_object_is_type(o, json_type_object))
-                return 1;
-        if (!json_object_object_get_ex(o, "tid", &tid) || !json_object_is_type(tid, json_type_object))
+        d = dlp_new_empty();
+        if (!d)
+                return -ENOMEM;
+        scan_ws(s);
+        if (s->pos < s->len && s->text[s->pos] != '{') {
+                size_t start = 0, end = 0;
+
+                /* Not an object: skip it whole. */
+                r = scan_value(s, &start, &end, NULL);
+                return r < 0 ? r : 1;
+        }
+        r = scan_expect(s, '{');
+        if (r < 0)
+                return r;
+        for (bool first = true;; first = false) {
+                _cleanup_free_ char *key = NULL;
+                struct json_object **dst = NULL;
+                size_t start = 0, end = 0, nc = 0;
+
+                r = scan_key(s, first, &key);
+                if (r < 0)
+                        return r;
+                if (!key)
+                        break;
+                if (streq(key, "log-pages") && !have_pages) {
+                        scan_ws(s);
+                        if (s->pos < s->len && s->text[s->pos] == '[') {
+                                have_pages = true;
+                                r = scan_log_pages(s, d, n_skipped);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                }
+                if (streq(key, "tid"))
+                        dst = &tid;
+                else if (streq(key, "origin"))
+                        dst = &origin;
+                r = scan_value(s, &start, &end, &nc);
+                if (r < 0)
+                        return r;
+                if (!dst)
+                        continue; /* unknown keys are ignored */
+                json_object_put(*dst);
+                *dst = NULL;
+                if (nc > PIECE_MAX_CONTAINERS)
+                        continue; /* not a flat object: malformed, below */
+                r = scan_parse(s, start, end, dst);
+                if (r < 0)
+                        return r;
+        }
+
+        if (!tid || !json_object_is_type(tid, json_type_object))
                 return 1;
         for (unsigned i = 0; i < TID_N_FIELDS; i++) {
-                vals[i] = get_string(tid, tid_field_names[i]);
+                vals[i] = get_text(tid, tid_field_names[i]);
                 if (!vals[i])
                         return 1;
         }
         if (isempty(vals[0]) || isempty(vals[1]))
                 return 1;
-        origin = get_string(o, "origin");
-        if (!origin || !(streq(origin, "configured") || streq(origin, "discovered") ||
-                         streq(origin, "referral")))
+        o = origin && json_object_is_type(origin, json_type_string) ? json_object_get_string(origin) : NULL;
+        if (!o || !(streq(o, "configured") || streq(o, "discovered") || streq(o, "referral")))
                 return 1;
-
-        d = dlp_new_empty();
-        if (!d)
-                return -ENOMEM;
-        if (json_object_object_get_ex(o, "log-pages", &lp) && json_object_is_type(lp, json_type_array)) {
-                size_t n = json_object_array_length(lp);
-
-                for (size_t i = 0; i < n; i++) {
-                        DlpEntry *de;
-
-                        r = parse_dlpe(json_object_array_get_idx(lp, i), &de);
-                        if (r < 0)
-                                return r;
-                        if (r > 0)
-                                continue;
-                        r = dlp_append(d, de);
-                        if (r < 0) {
-                                dlpe_free(de);
-                                return r;
-                        }
-                }
-        }
 
         r = tid_init(&e.tid, vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], NULL, false);
         if (r < 0)
                 return r;
-        e.origin = strdup(origin);
+        e.origin = strdup(o);
         if (!e.origin) {
                 tid_done(&e.tid);
                 return -ENOMEM;
@@ -241,20 +567,56 @@ static int parse_controller(struct json_object *o, CacheEntry *ret) {
         return 0;
 }
 
-static void tokener_freep(struct json_tokener **t) {
-        if (*t)
-                json_tokener_free(*t);
+typedef struct Loaded {
+        CacheEntry *entries;
+        size_t n;
+        size_t n_skipped;
+} Loaded;
+
+static int scan_controllers(Scan *s, Loaded *l) {
+        int r;
+
+        r = scan_expect(s, '[');
+        if (r < 0)
+                return r;
+        for (bool first = true;; first = false) {
+                scan_ws(s);
+                if (s->pos >= s->len)
+                        return scan_truncated(s);
+                if (s->text[s->pos] == ']') {
+                        s->pos++;
+                        return 0;
+                }
+                if (!first) {
+                        r = scan_expect(s, ',');
+                        if (r < 0)
+                                return r;
+                }
+                if (l->n >= CACHE_MAX_ENTRIES)
+                        return bad(s->error, "more than %u controllers", CACHE_MAX_ENTRIES);
+                if (array_grow(&l->entries, l->n, sizeof(CacheEntry)) < 0)
+                        return -ENOMEM;
+                r = scan_controller(s, &l->entries[l->n], &l->n_skipped);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        l->n++;
+                else
+                        l->n_skipped++;
+        }
 }
 
 int cache_load_from_string(const char *text, size_t len, CacheEntry **ret, size_t *ret_n,
                            char **ret_error) {
         struct json_tokener *tok _cleanup_(tokener_freep) = NULL;
-        _cleanup_json_ struct json_object *root = NULL;
-        struct json_object *v, *arr;
-        enum json_tokener_error jerr;
-        CacheEntry *entries = NULL;
-        size_t n_arr, n = 0;
-        const char *fmt;
+        _cleanup_json_ struct json_object *format = NULL, *version = NULL;
+        Loaded l = {};
+        bool have_controllers = false;
+        Scan s = {
+                .text = text,
+                .len = len,
+                .error = ret_error,
+        };
         int r;
 
         if (ret_error)
@@ -266,50 +628,98 @@ int cache_load_from_string(const char *text, size_t len, CacheEntry **ret, size_
         if (memchr(text, 0, len))
                 return bad(ret_error, "NUL byte in file");
 
-        tok = json_tokener_new_ex(32);
+        tok = json_tokener_new_ex(SCAN_MAX_DEPTH);
         if (!tok)
                 return -ENOMEM;
-        root = json_tokener_parse_ex(tok, text, (int) len);
-        jerr = json_tokener_get_error(tok);
-        if (jerr == json_tokener_continue)
-                return bad(ret_error, "truncated JSON");
-        if (jerr != json_tokener_success || !root)
-                return bad(ret_error, "invalid JSON: %s", json_tokener_error_desc(jerr));
-        for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
-                if (!strchr(" \t\r\n", text[i]))
-                        return bad(ret_error, "trailing data after JSON at offset %zu", i);
+        s.tok = tok;
 
-        if (!json_object_is_type(root, json_type_object))
-                return bad(ret_error, "not a JSON object");
-        fmt = get_string(root, "format");
-        if (!fmt || !streq(fmt, CACHE_FORMAT))
-                return bad(ret_error, "not a %s file", CACHE_FORMAT);
-        if (!json_object_object_get_ex(root, "version", &v) || !json_object_is_type(v, json_type_int))
-                return bad(ret_error, "missing version");
-        if (json_object_get_int64(v) != CACHE_VERSION)
-                return bad(ret_error, "unsupported version %" PRId64, json_object_get_int64(v));
-        if (!json_object_object_get_ex(root, "controllers", &arr) || !json_object_is_type(arr, json_type_array))
-                return bad(ret_error, "missing controllers array");
+        scan_ws(&s);
+        if (s.pos < len && s.text[s.pos] != '{') {
+                size_t start = 0, end = 0;
 
-        n_arr = json_object_array_length(arr);
-        if (n_arr > 0) {
-                entries = calloc(n_arr, sizeof(CacheEntry));
-                if (!entries)
-                        return -ENOMEM;
+                /* Tell "not JSON" from "JSON, but not an object". */
+                r = scan_value(&s, &start, &end, NULL);
+                if (r < 0)
+                        goto fail;
+                r = scan_parse(&s, start, end, &format);
+                if (r < 0)
+                        goto fail;
+                r = bad(ret_error, "not a JSON object");
+                goto fail;
         }
-        for (size_t i = 0; i < n_arr; i++) {
-                r = parse_controller(json_object_array_get_idx(arr, i), &entries[n]);
-                if (r < 0) {
-                        cache_entries_free(entries, n);
-                        return r;
+        r = scan_expect(&s, '{');
+        if (r < 0)
+                goto fail;
+        for (bool first = true;; first = false) {
+                _cleanup_free_ char *key = NULL;
+                struct json_object **dst = NULL;
+                size_t start = 0, end = 0, nc = 0;
+
+                r = scan_key(&s, first, &key);
+                if (r < 0)
+                        goto fail;
+                if (!key)
+                        break;
+                if (streq(key, "controllers")) {
+                        scan_ws(&s);
+                        if (have_controllers || s.pos >= len || s.text[s.pos] != '[') {
+                                r = bad(ret_error, "missing controllers array");
+                                goto fail;
+                        }
+                        have_controllers = true;
+                        r = scan_controllers(&s, &l);
+                        if (r < 0)
+                                goto fail;
+                        continue;
                 }
-                if (r == 0)
-                        n++;
+                if (streq(key, "format"))
+                        dst = &format;
+                else if (streq(key, "version"))
+                        dst = &version;
+                r = scan_value(&s, &start, &end, &nc);
+                if (r < 0)
+                        goto fail;
+                if (!dst)
+                        continue;
+                json_object_put(*dst);
+                *dst = NULL;
+                if (nc > 0)
+                        continue; /* not a scalar: wrong, below */
+                r = scan_parse(&s, start, end, dst);
+                if (r < 0)
+                        goto fail;
+        }
+        scan_ws(&s);
+        if (s.pos < len) {
+                r = bad(ret_error, "trailing data after JSON at offset %zu", s.pos);
+                goto fail;
         }
 
-        *ret = entries;
-        *ret_n = n;
+        if (!format || !json_object_is_type(format, json_type_string) ||
+            !streq(json_object_get_string(format), CACHE_FORMAT)) {
+                r = bad(ret_error, "not a %s file", CACHE_FORMAT);
+                goto fail;
+        }
+        if (!version || !json_object_is_type(version, json_type_int)) {
+                r = bad(ret_error, "missing version");
+                goto fail;
+        }
+        if (json_object_get_int64(version) != CACHE_VERSION) {
+                r = bad(ret_error, "unsupported version %" PRId64, json_object_get_int64(version));
+                goto fail;
+        }
+        if (!have_controllers) {
+                r = bad(ret_error, "missing controllers array");
+                goto fail;
+        }
+
+        *ret = l.entries;
+        *ret_n = l.n;
         return 0;
+
+fail:
+        cache_entries_free(l.entries, l.n);
+        return r;
 }
 
 int cache_load(const char *path, CacheEntry **ret, size_t *ret_n, char **ret_error) {
@@ -320,7 +730,8 @@ int cache_load(const char *path, CacheEntry **ret, size_t *ret_n, char **ret_err
 
         if (ret_error)
                 *ret_error = NULL;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* Non-blocking: a FIFO at the cache path must not hang the start. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)

@@ -21,13 +21,22 @@ typedef struct CacheEntry {
 
 #define CACHE_FORMAT "stafd-last-known-config"
 #define CACHE_VERSION 1
-/* Files larger than this are refused (-EBADMSG). */
+/* Files larger than this are refused (-EBADMSG); cache_save() never writes
+ * one (-EFBIG). */
 #define CACHE_MAX_SIZE (64U * 1024U * 1024U)
+/* At most this many controllers are loaded or saved (the largest max-dcs). */
+#define CACHE_MAX_ENTRIES 1000000U
 
 /* Write atomically: temp file ".<name>.XXXXXX" in the same dir (mode 0644:
  * the cache holds no secrets), write, fsync, rename, fsync dir.  The temp
- * file is removed on failure. */
+ * file is removed on failure.  -EFBIG, and nothing written, if the document
+ * would be larger than CACHE_MAX_SIZE or hold more than CACHE_MAX_ENTRIES. */
 int cache_save(const char *path, const CacheEntry *entries, size_t n);
+
+/* Remove the temp files (".<name>.XXXXXX", regular files only) that saves
+ * interrupted by a crash or SIGKILL left next to path.  Returns how many were
+ * removed, or -errno (the first unlink error; the others are still tried). */
+int cache_remove_stale_temp(const char *path);
 
 /* Load tolerantly.  -ENOENT if absent; -EBADMSG for corrupt/foreign content
  * (with *ret_error a malloc'd reason when non-NULL).  Individual bad entries

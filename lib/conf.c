@@ -2,14 +2,13 @@
 /*
  * stafd.conf and sys.conf parsing.
  *
- * inih does the section/key structure, but Debian's libinih is built with a
- * 200-byte line limit and ';' as inline comment prefix, both of which would
- * silently cut controller= entries.  So we never show inih a user line: we
- * split the text into lines ourselves (CRLF, comments, ' #' inline
- * comments, continuation lines), store every section header and key=value
- * in a side table with its original line number, and feed inih through
- * ini_parse_stream() a synthetic file of short tokens ("[s<N>]", "k<N>=v")
- * that reference the table.  See docs/configuration.md.
+ * What each key means, as tables (name, type, field, range, fallback):
+ * conf_keys[] for stafd.conf, conn_opts_table[] for the connection options
+ * (global and per controller), controller_str_keys[] for the strings of a
+ * controller=/exclude= entry.  The text itself (lines, sections, comments,
+ * continuations, warnings in file order; inih underneath) is conf-lines.c.
+ * Files are read here: regular files only, never blocking.
+ * See docs/configuration.md.
  */
 
 #include <ctype.h>
@@ -25,58 +24,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "conf.h"
+#include "conf-lines.h"
 #include "macro.h"
 #include "strv.h"
+#include "utf8.h"
 
 #define CONF_FILE_MAX (16U * 1024U * 1024U)
-#define WARN_VALUE_MAX 80
 #define DEFAULT_KATO 30
 #define DEFAULT_ZC_PERSISTENCE_SEC (72 * 3600)
 
 /* ---------------------------------------------------------------- helpers */
-
-static char *strip(char *s) {
-        char *e;
-
-        while (*s == ' ' || *s == '\t')
-                s++;
-        e = s + strlen(s);
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-                e--;
-        *e = '\0';
-        return s;
-}
-
-static void ascii_lower(char *s) {
-        for (; *s; s++)
-                *s = (char) tolower((unsigned char) *s);
-}
-
-/* Printable, bounded rendering of a user value for a warning line. */
-static char *warn_escape(const char *v) {
-        size_t n = 0;
-        char *buf, *p;
-
-        buf = malloc(WARN_VALUE_MAX * 4 + 4);
-        if (!buf)
-                return NULL;
-        p = buf;
-        for (; *v && n < WARN_VALUE_MAX; v++, n++) {
-                unsigned char ch = (unsigned char) *v;
-
-                if (ch < 0x20 || ch == 0x7f) {
-                        p += sprintf(p, "\\x%02x", ch);
-                } else
-                        *p++ = (char) ch;
-        }
-        if (*v)
-                p += sprintf(p, "...");
-        *p = '\0';
-        return buf;
-}
 
 _printf_(2, 3)
 static void warn(char ***warnings, const char *fmt, ...) {
@@ -96,7 +54,7 @@ static void warn(char ***warnings, const char *fmt, ...) {
 /* "file:line: [section] key='value': why, what we do" */
 static void warn_value(char ***warnings, const char *file, unsigned line, const char *section,
                        const char *key, const char *value, const char *why, const char *action) {
-        _cleanup_free_ char *v = warn_escape(value);
+        _cleanup_free_ char *v = conf_escape(value);
 
         warn(warnings, "%s:%u: [%s] %s='%s': %s, %s", file, line, section, key, strempty(v), why, action);
 }
@@ -301,18 +259,42 @@ int timespan_parse(const char *s, int64_t *ret_sec) {
 
 /* ------------------------------------------------------ controller strings */
 
+/* The string fields of a controller=/exclude= entry.  Aliases come after the
+ * key they stand for and are skipped where a field is visited once. */
+static const struct {
+        const char *key;
+        size_t offset;
+        bool alias;
+} controller_str_keys[] = {
+        { "transport",          offsetof(ConfController, transport), false          },
+        { "traddr",             offsetof(ConfController, traddr), false             },
+        { "trsvcid",            offsetof(ConfController, trsvcid), false            },
+        { "nqn",                offsetof(ConfController, nqn), false                },
+        { "subsysnqn",          offsetof(ConfController, nqn), true          },
+        { "host-traddr",        offsetof(ConfController, host_traddr), false        },
+        { "host-iface",         offsetof(ConfController, host_iface), false         },
+        { "host-nqn",           offsetof(ConfController, host_nqn), false           },
+        { "dhchap-secret",      offsetof(ConfController, dhchap_secret), false      },
+        { "dhchap-ctrl-secret", offsetof(ConfController, dhchap_ctrl_secret), false },
+};
+
+static char **controller_str_field(ConfController *c, size_t i) {
+        return (char **) ((char *) c + controller_str_keys[i].offset);
+}
+
+static char **controller_str_lookup(ConfController *c, const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(controller_str_keys); i++)
+                if (streq(key, controller_str_keys[i].key))
+                        return controller_str_field(c, i);
+        return NULL;
+}
+
 void conf_controller_done(ConfController *c) {
         if (!c)
                 return;
-        free(c->transport);
-        free(c->traddr);
-        free(c->trsvcid);
-        free(c->nqn);
-        free(c->host_traddr);
-        free(c->host_iface);
-        free(c->host_nqn);
-        free(c->dhchap_secret);
-        free(c->dhchap_ctrl_secret);
+        for (size_t i = 0; i < ELEMENTSOF(controller_str_keys); i++)
+                if (!controller_str_keys[i].alias)
+                        free(*controller_str_field(c, i));
         memset(c, 0, sizeof(*c));
 }
 
@@ -333,23 +315,13 @@ int conf_controller_copy(ConfController *dst, const ConfController *src) {
                 .opts = src->opts,
                 .line = src->line,
         };
-        const char * const *from[] = {
-                (const char * const *) &src->transport, (const char * const *) &src->traddr,
-                (const char * const *) &src->trsvcid, (const char * const *) &src->nqn,
-                (const char * const *) &src->host_traddr, (const char * const *) &src->host_iface,
-                (const char * const *) &src->host_nqn, (const char * const *) &src->dhchap_secret,
-                (const char * const *) &src->dhchap_ctrl_secret,
-        };
-        char **to[] = {
-                &c.transport, &c.traddr, &c.trsvcid, &c.nqn, &c.host_traddr, &c.host_iface,
-                &c.host_nqn, &c.dhchap_secret, &c.dhchap_ctrl_secret,
-        };
 
-        for (size_t i = 0; i < ELEMENTSOF(to); i++) {
-                if (!*from[i])
+        for (size_t i = 0; i < ELEMENTSOF(controller_str_keys); i++) {
+                const char *from = *controller_str_field((ConfController *) src, i);
+
+                if (controller_str_keys[i].alias || !from)
                         continue;
-                *to[i] = strdup(*from[i]);
-                if (!*to[i]) {
+                if (free_and_strdup(controller_str_field(&c, i), from) < 0) {
                         conf_controller_done(&c);
                         return -ENOMEM;
                 }
@@ -380,12 +352,12 @@ static const struct {
         { "disable-sqflow",  OPT_BOOL,            offsetof(ConfConnOpts, disable_sqflow)  },
 };
 
-/* Look key up among the connection options.  Returns its table index, or -1. */
+/* Look key up among the connection options: its table index, or -ENOENT. */
 static int conn_opt_lookup(const char *key) {
         for (size_t i = 0; i < ELEMENTSOF(conn_opts_table); i++)
                 if (streq(key, conn_opts_table[i].key))
                         return (int) i;
-        return -1;
+        return -ENOENT;
 }
 
 /* Parse value for conn option idx.  Returns the value, or -EINVAL with *why set. */
@@ -457,7 +429,7 @@ static char *controller_redacted(const char *s) {
         for (p = copy; (field = strsep(&p, ";"));) {
                 char *eq, *k;
 
-                field = strip(field);
+                field = conf_strip(field);
                 if (*field == '\0')
                         continue;
                 fputs(first ? "" : ";", f);
@@ -468,11 +440,11 @@ static char *controller_redacted(const char *s) {
                         continue;
                 }
                 *eq = '\0';
-                k = strip(field);
+                k = conf_strip(field);
                 if (strncasecmp(k, "dhchap-", 7) == 0)
                         fprintf(f, "%s=<redacted>", k);
                 else
-                        fprintf(f, "%s=%s", k, strip(eq + 1));
+                        fprintf(f, "%s=%s", k, conf_strip(eq + 1));
         }
         if (fclose(f) != 0)
                 return NULL;
@@ -483,7 +455,7 @@ static void warn_controller(char ***warnings, const char *file, unsigned line, c
                             const char *s, const char *why) {
         _cleanup_free_ char *r = controller_redacted(s), *e = NULL;
 
-        e = warn_escape(strempty(r));
+        e = conf_escape(strempty(r));
         warn(warnings, "%s:%u: [Controllers] %s='%s': %s, entry ignored", file, line, key, strempty(e), why);
 }
 
@@ -501,6 +473,12 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
         file = file ?: "(string)";
         key = key ?: "controller";
 
+        /* Everything here may reach D-Bus, which carries UTF-8 only: a
+         * value that is not is refused where it enters. */
+        if (!utf8_is_valid(s)) {
+                warn_controller(warnings, file, line, key, s, "not valid UTF-8");
+                return -EINVAL;
+        }
         copy = strdup(s);
         if (!copy)
                 return -ENOMEM;
@@ -511,41 +489,23 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                 char *eq, *k, *v, **dst = NULL;
                 int idx;
 
-                field = strip(field);
+                field = conf_strip(field);
                 if (*field == '\0')
                         continue;
                 eq = strchr(field, '=');
                 if (!eq) {
-                        _cleanup_free_ char *f = warn_escape(field);
+                        _cleanup_free_ char *f = conf_escape(field);
 
                         warn(&fw, "%s:%u: [Controllers] %s: field '%s' has no '=', ignored",
                              file, line, key, strempty(f));
                         continue;
                 }
                 *eq = '\0';
-                k = strip(field);
-                v = strip(eq + 1);
-                ascii_lower(k);
+                k = conf_strip(field);
+                v = conf_strip(eq + 1);
+                conf_ascii_lower(k);
 
-                if (streq(k, "transport"))
-                        dst = &c.transport;
-                else if (streq(k, "traddr"))
-                        dst = &c.traddr;
-                else if (streq(k, "trsvcid"))
-                        dst = &c.trsvcid;
-                else if (streq(k, "nqn") || streq(k, "subsysnqn"))
-                        dst = &c.nqn;
-                else if (streq(k, "host-traddr"))
-                        dst = &c.host_traddr;
-                else if (streq(k, "host-iface"))
-                        dst = &c.host_iface;
-                else if (streq(k, "host-nqn"))
-                        dst = &c.host_nqn;
-                else if (streq(k, "dhchap-secret"))
-                        dst = &c.dhchap_secret;
-                else if (streq(k, "dhchap-ctrl-secret"))
-                        dst = &c.dhchap_ctrl_secret;
-
+                dst = controller_str_lookup(&c, k);
                 if (dst) {
                         /* "key=" with nothing after it means "not given". */
                         if (*v == '\0') {
@@ -554,10 +514,10 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                                 continue;
                         }
                         if (dst == &c.transport) {
-                                ascii_lower(v);
+                                conf_ascii_lower(v);
                                 if (!streq(v, "tcp") && !streq(v, "rdma") && !streq(v, "fc") &&
                                     !streq(v, "loop")) {
-                                        _cleanup_free_ char *e = warn_escape(v);
+                                        _cleanup_free_ char *e = conf_escape(v);
 
                                         warn(warnings, "%s:%u: [Controllers] %s: transport='%s': "
                                              "not one of tcp, rdma, fc, loop, entry ignored",
@@ -584,7 +544,7 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                                 continue;
                         }
                         if (conn_opt_parse(idx, v, &val, &why) < 0) {
-                                _cleanup_free_ char *e = warn_escape(v);
+                                _cleanup_free_ char *e = conf_escape(v);
 
                                 warn(&fw, "%s:%u: [Controllers] %s: %s='%s': %s, using the global value",
                                      file, line, key, k, strempty(e), why);
@@ -597,7 +557,7 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                 }
 
                 {
-                        _cleanup_free_ char *e = warn_escape(k);
+                        _cleanup_free_ char *e = conf_escape(k);
 
                         warn(&fw, "%s:%u: [Controllers] %s: unknown key '%s', ignored",
                              file, line, key, strempty(e));
@@ -614,239 +574,6 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                 warn(warnings, "%s", fw[i]);
         *ret = c;
         return 0;
-}
-
-/* ------------------------------------------------------- line pre-parsing */
-
-typedef struct Item {
-        unsigned line;
-        bool is_section;
-        char *section; /* section name as written (header items and key items) */
-        char *key;     /* lower-cased; NULL for section headers */
-        char *value;
-} Item;
-
-typedef struct Pre {
-        const char *name;
-        Item *items;
-        size_t n_items;
-        size_t next;         /* reader cursor */
-        char ***warnings;
-        bool oom;
-        /* handler: consumer of one key item */
-        int (*handle)(struct Pre *pre, const Item *it, void *userdata);
-        void *userdata;
-} Pre;
-
-static void pre_done(Pre *pre) {
-        for (size_t i = 0; i < pre->n_items; i++) {
-                free(pre->items[i].section);
-                free(pre->items[i].key);
-                free(pre->items[i].value);
-        }
-        free(pre->items);
-        pre->items = NULL;
-        pre->n_items = 0;
-}
-
-static int pre_add(Pre *pre, unsigned line, const char *section, const char *key, const char *value) {
-        Item *t, it = { .line = line, .is_section = !key };
-
-        t = realloc(pre->items, sizeof(Item) * (pre->n_items + 1));
-        if (!t)
-                return -ENOMEM;
-        pre->items = t;
-
-        it.section = strdup(section);
-        it.key = key ? strdup(key) : NULL;
-        it.value = value ? strdup(value) : NULL;
-        if (!it.section || (key && !it.key) || (value && !it.value)) {
-                free(it.section);
-                free(it.key);
-                free(it.value);
-                return -ENOMEM;
-        }
-        pre->items[pre->n_items++] = it;
-        return 0;
-}
-
-/* Cut a ' #' / '\t#' inline comment. */
-static void strip_inline_comment(char *s) {
-        for (char *p = s + 1; *p; p++)
-                if (*p == '#' && (p[-1] == ' ' || p[-1] == '\t')) {
-                        *p = '\0';
-                        return;
-                }
-}
-
-/* Split text into items.  is_multi(key) says whether continuation lines of
- * that key are further entries. */
-static int pre_split(Pre *pre, const char *text, size_t len, bool (*is_multi)(const char *key)) {
-        _cleanup_free_ char *buf = NULL, *section = NULL, *prev_key = NULL;
-        char *p, *end;
-        unsigned lineno = 0;
-        int r;
-
-        buf = malloc(len + 1);
-        if (!buf)
-                return -ENOMEM;
-        memcpy(buf, text, len);
-        buf[len] = '\0';
-        /* An embedded NUL would end C strings mid-line: make it a blank. */
-        for (size_t i = 0; i < len; i++)
-                if (buf[i] == '\0')
-                        buf[i] = ' ';
-
-        p = buf;
-        end = buf + len;
-        if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-                p += 3;
-
-        while (p < end) {
-                char *nl, *s, *eq, *k, *v;
-                bool indented;
-
-                lineno++;
-                nl = memchr(p, '\n', (size_t) (end - p));
-                if (nl)
-                        *nl = '\0';
-                s = p;
-                p = nl ? nl + 1 : end;
-
-                indented = *s == ' ' || *s == '\t';
-                s = strip(s);
-                if (*s == '\0' || *s == '#' || *s == ';')
-                        continue; /* blank lines and comments do not end a value */
-                strip_inline_comment(s);
-                s = strip(s);
-
-                if (indented && prev_key) {
-                        if (is_multi && is_multi(prev_key)) {
-                                r = pre_add(pre, lineno, section, prev_key, s);
-                                if (r < 0)
-                                        return r;
-                        } else {
-                                _cleanup_free_ char *e = warn_escape(s);
-
-                                warn(pre->warnings, "%s:%u: [%s] %s: continuation line '%s' ignored",
-                                     pre->name, lineno, section, prev_key, strempty(e));
-                        }
-                        continue;
-                }
-
-                free(prev_key);
-                prev_key = NULL;
-
-                if (*s == '[') {
-                        size_t l = strlen(s);
-                        char *name;
-
-                        if (l < 2 || s[l - 1] != ']') {
-                                _cleanup_free_ char *e = warn_escape(s);
-
-                                warn(pre->warnings, "%s:%u: syntax error, '%s' is not a [section] header, ignored",
-                                     pre->name, lineno, strempty(e));
-                                continue;
-                        }
-                        s[l - 1] = '\0';
-                        name = strip(s + 1);
-                        if (*name == '\0') {
-                                warn(pre->warnings, "%s:%u: syntax error, empty section name, ignored",
-                                     pre->name, lineno);
-                                /* Keys below it belong to no section we know. */
-                                name = "";
-                        }
-                        r = free_and_strdup(&section, name);
-                        if (r < 0)
-                                return r;
-                        if (*name) {
-                                r = pre_add(pre, lineno, section, NULL, NULL);
-                                if (r < 0)
-                                        return r;
-                        }
-                        continue;
-                }
-
-                eq = strchr(s, '=');
-                if (!eq) {
-                        _cleanup_free_ char *e = warn_escape(s);
-
-                        warn(pre->warnings, "%s:%u: syntax error, no '=' in '%s', line ignored",
-                             pre->name, lineno, strempty(e));
-                        continue;
-                }
-                *eq = '\0';
-                k = strip(s);
-                v = strip(eq + 1);
-                ascii_lower(k);
-                if (*k == '\0') {
-                        _cleanup_free_ char *e = warn_escape(v);
-
-                        warn(pre->warnings, "%s:%u: syntax error, no key before '=%s', line ignored",
-                             pre->name, lineno, strempty(e));
-                        continue;
-                }
-                if (!section) {
-                        _cleanup_free_ char *e = warn_escape(k);
-
-                        warn(pre->warnings, "%s:%u: key '%s' outside of any [section], ignored",
-                             pre->name, lineno, strempty(e));
-                        continue;
-                }
-                if (*section == '\0')
-                        continue; /* under a broken header: already warned */
-
-                r = pre_add(pre, lineno, section, k, v);
-                if (r < 0)
-                        return r;
-                prev_key = strdup(k);
-                if (!prev_key)
-                        return -ENOMEM;
-        }
-        return 0;
-}
-
-/* ini_reader: hand inih one synthetic line per item. */
-static char *pre_reader(char *str, int num, void *stream) {
-        Pre *pre = stream;
-        const Item *it;
-
-        if (pre->next >= pre->n_items)
-                return NULL;
-        it = &pre->items[pre->next];
-        if (it->is_section)
-                (void) snprintf(str, (size_t) num, "[s%zu]\n", pre->next);
-        else
-                (void) snprintf(str, (size_t) num, "k%zu=v\n", pre->next);
-        pre->next++;
-        return str;
-}
-
-static int token_index(const char *tok, char prefix, const Pre *pre, size_t *ret) {
-        char *end;
-        unsigned long long n;
-
-        if (!tok || tok[0] != prefix || !isdigit((unsigned char) tok[1]))
-                return -EINVAL;
-        errno = 0;
-        n = strtoull(tok + 1, &end, 10);
-        if (errno || *end || n >= pre->n_items)
-                return -EINVAL;
-        *ret = (size_t) n;
-        return 0;
-}
-
-static int pre_ini_handler(void *user, const char *section, const char *name, const char *value) {
-        Pre *pre = user;
-        size_t si, ki;
-
-        if (token_index(section, 's', pre, &si) < 0 || token_index(name, 'k', pre, &ki) < 0)
-                return 1; /* cannot happen: we wrote every line inih sees */
-        if (!pre->items[si].is_section || pre->items[ki].is_section)
-                return 1;
-        if (pre->handle(pre, &pre->items[ki], pre->userdata) == -ENOMEM)
-                pre->oom = true;
-        return 1;
 }
 
 /* --------------------------------------------------------------- stafd.conf */
@@ -875,6 +602,10 @@ static int conf_section_lookup(const char *name) {
         return SEC_UNKNOWN;
 }
 
+static bool conf_section_known(const char *name) {
+        return conf_section_lookup(name) != SEC_UNKNOWN;
+}
+
 static bool conf_is_multi(const char *key) {
         return streq(key, "controller") || streq(key, "exclude");
 }
@@ -891,165 +622,202 @@ static void conf_defaults(Conf *c) {
         c->zeroconf = true;
         c->persistent_connections = true;
         c->zeroconf_persistence_sec = DEFAULT_ZC_PERSISTENCE_SEC;
+        c->max_referrals_per_dc = CONF_MAX_REFERRALS_PER_DC_DEFAULT;
+        c->max_dcs = CONF_MAX_DCS_DEFAULT;
 }
 
-static const char *conn_opt_default_text(int idx, char *buf, size_t size) {
-        switch (conn_opts_table[idx].type) {
-        case OPT_BOOL:
-                if (streq(conn_opts_table[idx].key, "disable-sqflow"))
-                        return "using the driver default";
-                return "using default false";
-        case OPT_KATO:
-                (void) snprintf(buf, size, "using default %d", DEFAULT_KATO);
-                return buf;
+typedef enum KeyType {
+        KEY_BOOL,       /* bool: true/false, yes/no, on/off, 1/0 */
+        KEY_ENABLED,    /* bool: enabled/disabled (or a boolean word) */
+        KEY_IP_FAMILY,  /* unsigned IP_FAMILY_* mask */
+        KEY_CONN_OPT,   /* int of ConfConnOpts, parsed by conn_opts_table */
+        KEY_TIMESPAN,   /* int64_t seconds, -1 = never, clamped to max */
+        KEY_UNSIGNED,   /* unsigned within min..max */
+        KEY_ENTRY,      /* controller= / exclude= (repeatable) */
+} KeyType;
+
+/* Every stafd.conf key: where it lives, how it is read, and what a bad value
+ * falls back to (the value conf_defaults() gives the field). */
+static const struct ConfKey {
+        int section;
+        const char *name;
+        KeyType type;
+        size_t offset;          /* of the field in Conf */
+        int64_t min, max;       /* KEY_UNSIGNED; max also for KEY_TIMESPAN */
+        const char *fallback;   /* end of the warning for a bad value */
+} conf_keys[] = {
+        { SEC_GLOBAL, "tron",            KEY_BOOL,      offsetof(Conf, tron),         .fallback = "using default false" },
+        { SEC_GLOBAL, "hdr-digest",      KEY_CONN_OPT,  offsetof(Conf, conn.hdr_digest), .fallback = "using default false" },
+        { SEC_GLOBAL, "data-digest",     KEY_CONN_OPT,  offsetof(Conf, conn.data_digest), .fallback = "using default false" },
+        { SEC_GLOBAL, "kato",            KEY_CONN_OPT,  offsetof(Conf, conn.kato),    .fallback = "using default 30" },
+        { SEC_GLOBAL, "queue-size",      KEY_CONN_OPT,  offsetof(Conf, conn.queue_size), .fallback = "using the driver default" },
+        { SEC_GLOBAL, "reconnect-delay", KEY_CONN_OPT,  offsetof(Conf, conn.reconnect_delay), .fallback = "using the driver default" },
+        { SEC_GLOBAL, "ctrl-loss-tmo",   KEY_CONN_OPT,  offsetof(Conf, conn.ctrl_loss_tmo), .fallback = "using the driver default" },
+        { SEC_GLOBAL, "disable-sqflow",  KEY_CONN_OPT,  offsetof(Conf, conn.disable_sqflow), .fallback = "using the driver default" },
+        { SEC_GLOBAL, "ignore-iface",    KEY_BOOL,      offsetof(Conf, ignore_iface), .fallback = "using default false" },
+        { SEC_GLOBAL, "ip-family",       KEY_IP_FAMILY, offsetof(Conf, ip_family),    .fallback = "using default ipv4+ipv6" },
+        { SEC_GLOBAL, "pleo",            KEY_ENABLED,   offsetof(Conf, pleo),         .fallback = "using default enabled" },
+        { SEC_SERVICE_DISCOVERY, "zeroconf", KEY_ENABLED, offsetof(Conf, zeroconf),   .fallback = "using default enabled" },
+        { SEC_DCCM, "persistent-connections", KEY_BOOL, offsetof(Conf, persistent_connections),
+          .fallback = "using default true" },
+        { SEC_DCCM, "zeroconf-connections-persistence", KEY_TIMESPAN, offsetof(Conf, zeroconf_persistence_sec),
+          .max = CONF_TIMESPAN_MAX_SEC, .fallback = "using default 72 hours" },
+        { SEC_DCCM, "max-referrals-per-dc", KEY_UNSIGNED, offsetof(Conf, max_referrals_per_dc),
+          .min = 0, .max = CONF_MAX_REFERRALS_PER_DC_MAX, .fallback = "using default 64" },
+        { SEC_DCCM, "max-dcs", KEY_UNSIGNED, offsetof(Conf, max_dcs),
+          .min = 1, .max = CONF_MAX_DCS_MAX, .fallback = "using default 512" },
+        { SEC_CONTROLLERS, "controller", KEY_ENTRY, 0, .fallback = NULL },
+        { SEC_CONTROLLERS, "exclude",    KEY_ENTRY, 0, .fallback = NULL },
+};
+
+static const struct ConfKey *conf_key_lookup(int section, const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(conf_keys); i++)
+                if (conf_keys[i].section == section && streq(conf_keys[i].name, name))
+                        return &conf_keys[i];
+        return NULL;
+}
+
+static size_t conf_key_size(KeyType t) {
+        switch (t) {
+        case KEY_BOOL:
+        case KEY_ENABLED:
+                return sizeof(bool);
+        case KEY_IP_FAMILY:
+        case KEY_UNSIGNED:
+                return sizeof(unsigned);
+        case KEY_CONN_OPT:
+                return sizeof(int);
+        case KEY_TIMESPAN:
+                return sizeof(int64_t);
         default:
-                return "using the driver default";
+                return 0;
+        }
+}
+
+/* Store v into the field at dst.  0, or -EINVAL with *why set (the field is
+ * then untouched). */
+static int conf_key_parse(const struct ConfKey *k, const char *v, void *dst, const char **why,
+                          char *buf, size_t size) {
+        int64_t t;
+        int r, n;
+
+        switch (k->type) {
+        case KEY_BOOL:
+        case KEY_ENABLED:
+                r = k->type == KEY_BOOL ? parse_bool(v) : parse_enabled(v);
+                if (r < 0) {
+                        *why = k->type == KEY_BOOL ? "not a boolean (true/false, yes/no, on/off, 1/0)" :
+                                                     "not enabled/disabled";
+                        return -EINVAL;
+                }
+                *(bool *) dst = r;
+                return 0;
+        case KEY_IP_FAMILY:
+                if (parse_ip_family(v, dst) < 0) {
+                        *why = "not one of ipv4, ipv6, ipv4+ipv6, ipv6+ipv4";
+                        return -EINVAL;
+                }
+                return 0;
+        case KEY_CONN_OPT:
+                r = conn_opt_parse(conn_opt_lookup(k->name), v, &n, why);
+                if (r < 0)
+                        return r;
+                *(int *) dst = n;
+                return 0;
+        case KEY_TIMESPAN:
+                if (timespan_parse(v, &t) < 0) {
+                        *why = "not a time span (e.g. 3600, 72hours, 1d 12h, 1:30:00, -1)";
+                        return -EINVAL;
+                }
+                *(int64_t *) dst = t;
+                return 0;
+        case KEY_UNSIGNED:
+                r = parse_int(v, &n);
+                if (r < 0) {
+                        *why = r == -ERANGE ? "number out of range" : "not a number";
+                        return -EINVAL;
+                }
+                if (n < k->min || n > k->max) {
+                        (void) snprintf(buf, size, "must be within %" PRId64 "..%" PRId64, k->min, k->max);
+                        *why = buf;
+                        return -EINVAL;
+                }
+                *(unsigned *) dst = (unsigned) n;
+                return 0;
+        default:
+                return -EINVAL;
         }
 }
 
 static int conf_add_entry(ConfController **arr, size_t *n, ConfController *c) {
-        ConfController *t;
-
-        t = realloc(*arr, sizeof(ConfController) * (*n + 1));
-        if (!t)
+        if (array_grow(arr, *n, sizeof(ConfController)) < 0)
                 return -ENOMEM;
-        *arr = t;
-        t[(*n)++] = *c;
+        (*arr)[(*n)++] = *c;
         return 0;
 }
 
-static int conf_handle(Pre *pre, const Item *it, void *userdata) {
+static int conf_handle_entry(ConfLines *pre, const ConfItem *it, Conf *c) {
+        bool is_ctrl = streq(it->key, "controller");
+        ConfController e;
+        int r;
+
+        r = conf_parse_controller(it->value, &e, pre->warnings, pre->name, it->line, it->key);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        if (is_ctrl && (!e.transport || !e.traddr)) {
+                warn_controller(pre->warnings, pre->name, it->line, it->key, it->value,
+                                !e.transport && !e.traddr ? "no transport and no traddr" :
+                                !e.transport ? "no transport" : "no traddr");
+                conf_controller_done(&e);
+                return 0;
+        }
+        r = is_ctrl ? conf_add_entry(&c->controllers, &c->n_controllers, &e) :
+                      conf_add_entry(&c->excludes, &c->n_excludes, &e);
+        if (r < 0)
+                conf_controller_done(&e);
+        return r;
+}
+
+static int conf_handle(ConfLines *pre, const ConfItem *it, void *userdata) {
         Conf *c = userdata;
-        const char *sec = it->section, *k = it->key, *v = it->value;
-        int s = conf_section_lookup(sec), r;
+        int s = conf_section_lookup(it->section);
+        const struct ConfKey *k;
+        const char *why = NULL;
+        char buf[64];
+        void *dst;
 
-        switch (s) {
-        case SEC_GLOBAL: {
-                int idx;
+        if (s == SEC_UNKNOWN)
+                return 0; /* warned about once, at its header */
+        k = conf_key_lookup(s, it->key);
+        if (!k) {
+                _cleanup_free_ char *e = conf_escape(it->key);
 
-                if (streq(k, "tron") || streq(k, "ignore-iface")) {
-                        bool *dst = streq(k, "tron") ? &c->tron : &c->ignore_iface;
-
-                        r = parse_bool(v);
-                        if (r < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not a boolean (true/false, yes/no, on/off, 1/0)",
-                                           "using default false");
-                                *dst = false;
-                        } else
-                                *dst = r;
-                        return 0;
-                }
-                if (streq(k, "ip-family")) {
-                        if (parse_ip_family(v, &c->ip_family) < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not one of ipv4, ipv6, ipv4+ipv6, ipv6+ipv4",
-                                           "using default ipv4+ipv6");
-                                c->ip_family = IP_FAMILY_V4 | IP_FAMILY_V6;
-                        }
-                        return 0;
-                }
-                if (streq(k, "pleo")) {
-                        r = parse_enabled(v);
-                        if (r < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not enabled/disabled", "using default enabled");
-                                r = 1;
-                        }
-                        c->pleo = r;
-                        return 0;
-                }
-                idx = conn_opt_lookup(k);
-                if (idx >= 0) {
-                        const char *why = NULL;
-                        char buf[64];
-                        int val;
-
-                        if (conn_opt_parse(idx, v, &val, &why) < 0) {
-                                Conf d = {};
-
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v, why,
-                                           conn_opt_default_text(idx, buf, sizeof(buf)));
-                                conf_defaults(&d);
-                                val = *conn_opt_field(&d.conn, idx);
-                        }
-                        *conn_opt_field(&c->conn, idx) = val;
-                        return 0;
-                }
-                break;
+                warn(pre->warnings, "%s:%u: [%s] unknown key '%s', ignored", pre->name, it->line,
+                     it->section, strempty(e));
+                return 0;
         }
-        case SEC_SERVICE_DISCOVERY:
-                if (streq(k, "zeroconf")) {
-                        r = parse_enabled(v);
-                        if (r < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not enabled/disabled", "using default enabled");
-                                r = 1;
-                        }
-                        c->zeroconf = r;
-                        return 0;
-                }
-                break;
-        case SEC_DCCM:
-                if (streq(k, "persistent-connections")) {
-                        r = parse_bool(v);
-                        if (r < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not a boolean (true/false, yes/no, on/off, 1/0)",
-                                           "using default true");
-                                r = 1;
-                        }
-                        c->persistent_connections = r;
-                        return 0;
-                }
-                if (streq(k, "zeroconf-connections-persistence")) {
-                        int64_t t;
+        if (k->type == KEY_ENTRY)
+                return conf_handle_entry(pre, it, c);
 
-                        if (timespan_parse(v, &t) < 0) {
-                                warn_value(pre->warnings, pre->name, it->line, sec, k, v,
-                                           "not a time span (e.g. 3600, 72hours, 1d 12h, 1:30:00, -1)",
-                                           "using default 72 hours");
-                                t = DEFAULT_ZC_PERSISTENCE_SEC;
-                        }
-                        c->zeroconf_persistence_sec = t;
-                        return 0;
-                }
-                break;
-        case SEC_CONTROLLERS:
-                if (conf_is_multi(k)) {
-                        bool is_ctrl = streq(k, "controller");
-                        ConfController e;
+        dst = (char *) c + k->offset;
+        if (conf_key_parse(k, it->value, dst, &why, buf, sizeof(buf)) < 0) {
+                Conf d = {};
 
-                        r = conf_parse_controller(v, &e, pre->warnings, pre->name, it->line, k);
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r < 0)
-                                return 0;
-                        if (is_ctrl && (!e.transport || !e.traddr)) {
-                                warn_controller(pre->warnings, pre->name, it->line, k, v,
-                                                !e.transport && !e.traddr ? "no transport and no traddr" :
-                                                !e.transport ? "no transport" : "no traddr");
-                                conf_controller_done(&e);
-                                return 0;
-                        }
-                        r = is_ctrl ? conf_add_entry(&c->controllers, &c->n_controllers, &e) :
-                                      conf_add_entry(&c->excludes, &c->n_excludes, &e);
-                        if (r < 0) {
-                                conf_controller_done(&e);
-                                return r;
-                        }
-                        return 0;
-                }
-                break;
-        default:
-                return 0; /* unknown section: warned about once, at its header */
+                warn_value(pre->warnings, pre->name, it->line, it->section, it->key, it->value, why,
+                           k->fallback);
+                conf_defaults(&d);
+                memcpy(dst, (const char *) &d + k->offset, conf_key_size(k->type));
+                return 0;
         }
-
-        {
-                _cleanup_free_ char *e = warn_escape(k);
-
-                warn(pre->warnings, "%s:%u: [%s] unknown key '%s', ignored", pre->name, it->line, sec,
-                     strempty(e));
+        if (k->type == KEY_TIMESPAN && *(int64_t *) dst > k->max) {
+                /* Far beyond any useful period, and times in microseconds
+                 * must not overflow: clamp, and say so. */
+                (void) snprintf(buf, sizeof(buf), "using the maximum %" PRId64 " seconds", k->max);
+                warn_value(pre->warnings, pre->name, it->line, it->section, it->key, it->value,
+                           "longer than the maximum", buf);
+                *(int64_t *) dst = k->max;
         }
         return 0;
 }
@@ -1080,58 +848,9 @@ Conf *conf_free(Conf *c) {
         return NULL;
 }
 
-/* Warn about every unknown section header (once per header line). */
-static void warn_unknown_sections(Pre *pre, int (*lookup)(const char *name), int unknown) {
-        for (size_t i = 0; i < pre->n_items; i++) {
-                const Item *it = &pre->items[i];
-
-                if (it->is_section && lookup(it->section) == unknown) {
-                        _cleanup_free_ char *e = warn_escape(it->section);
-
-                        warn(pre->warnings, "%s:%u: unknown section [%s], ignored", pre->name, it->line,
-                             strempty(e));
-                }
-        }
-}
-
-typedef struct WarnSort {
-        unsigned long line;
-        size_t idx;
-        char *text;
-} WarnSort;
-
-static int warn_sort_cmp(const void *a, const void *b) {
-        const WarnSort *x = a, *y = b;
-
-        if (x->line != y->line)
-                return x->line < y->line ? -1 : 1;
-        return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* Warnings come from two passes (line splitting, then values); present them
- * in file order.  Each starts with "NAME:LINE:". */
-static void warnings_sort(char **w, const char *name) {
-        size_t n = strv_length(w), skip = strlen(name) + 1;
-        _cleanup_free_ WarnSort *t = NULL;
-
-        if (n < 2)
-                return;
-        t = calloc(n, sizeof(*t));
-        if (!t)
-                return; /* unsorted is still correct */
-        for (size_t i = 0; i < n; i++) {
-                t[i].idx = i;
-                t[i].text = w[i];
-                t[i].line = strlen(w[i]) > skip ? strtoul(w[i] + skip, NULL, 10) : 0;
-        }
-        qsort(t, n, sizeof(*t), warn_sort_cmp);
-        for (size_t i = 0; i < n; i++)
-                w[i] = t[i].text;
-}
-
 int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret) {
         _cleanup_(conf_freep) Conf *c = NULL;
-        Pre pre = {};
+        ConfLines pre = {};
         int r;
 
         if (!ret || (!text && len > 0))
@@ -1147,33 +866,42 @@ int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret
 
         pre.name = name;
         pre.warnings = &c->warnings;
+        pre.section_known = conf_section_known;
+        pre.is_multi = conf_is_multi;
         pre.handle = conf_handle;
         pre.userdata = c;
 
-        r = pre_split(&pre, text ?: "", len, conf_is_multi);
-        if (r >= 0) {
-                warn_unknown_sections(&pre, conf_section_lookup, SEC_UNKNOWN);
-                r = ini_parse_stream(pre_reader, &pre, pre_ini_handler, &pre);
-                r = (r == -2 || pre.oom) ? -ENOMEM : 0;
-        }
-        pre_done(&pre);
+        r = conf_lines_parse(&pre, text, len);
         if (r < 0)
                 return r;
-        warnings_sort(c->warnings, name);
+        r = conf_warnings_collapse(&c->warnings, name);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(c);
         return 0;
 }
 
-/* Read a whole (regular or not) file into a NUL-terminated buffer. */
+/* Read a whole regular file into a NUL-terminated buffer.  Opened
+ * non-blocking and checked before any read: a FIFO (or a device, a socket)
+ * put where a configuration file belongs must not hang the daemon. */
 static int read_full_file(const char *path, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, cap = 0;
+        struct stat st;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (st.st_size > (off_t) CONF_FILE_MAX)
+                return -EFBIG;
         for (;;) {
                 ssize_t n;
 
@@ -1209,6 +937,19 @@ static int read_full_file(const char *path, char **ret, size_t *ret_len) {
         return 0;
 }
 
+const char *conf_strerror(int error) {
+        switch (error) {
+        case -EBADFD:
+                return "not a regular file (a FIFO, device or socket is never read)";
+        case -EFBIG:
+                return "file too large";
+        case -EILSEQ:
+                return "not valid UTF-8";
+        default:
+                return strerror(error < 0 ? -error : error);
+        }
+}
+
 int conf_load(const char *path, Conf **ret) {
         _cleanup_free_ char *text = NULL;
         size_t len;
@@ -1228,22 +969,22 @@ int conf_load(const char *path, Conf **ret) {
 #define SYSCONF_ID_DEFAULT "file:///etc/nvme/hostid"
 #define SYSCONF_KEY_DEFAULT "file:///etc/nvme/hostkey"
 
-static int sysconf_section_lookup(const char *name) {
-        return strcasecmp(name, "Host") == 0 ? 0 : 1;
+static bool sysconf_section_known(const char *name) {
+        return strcasecmp(name, "Host") == 0;
 }
 
 typedef struct SysParse {
         SysConf *s;
-        unsigned nqn_line, id_line, key_line; /* 0: not in the file */
+        unsigned nqn_line, id_line, key_line, symname_line; /* 0: not in the file */
 } SysParse;
 
-static int sysconf_handle(Pre *pre, const Item *it, void *userdata) {
+static int sysconf_handle(ConfLines *pre, const ConfItem *it, void *userdata) {
         SysParse *sp = userdata;
         SysConf *s = sp->s;
         char **dst = NULL;
         unsigned *line = NULL;
 
-        if (sysconf_section_lookup(it->section) != 0)
+        if (!sysconf_section_known(it->section))
                 return 0;
         if (streq(it->key, "nqn"))
                 dst = &s->hostnqn_source, line = &sp->nqn_line;
@@ -1252,9 +993,9 @@ static int sysconf_handle(Pre *pre, const Item *it, void *userdata) {
         else if (streq(it->key, "key"))
                 dst = &s->hostkey_source, line = &sp->key_line;
         else if (streq(it->key, "symname"))
-                dst = &s->symname;
+                dst = &s->symname, line = &sp->symname_line;
         if (!dst) {
-                _cleanup_free_ char *e = warn_escape(it->key);
+                _cleanup_free_ char *e = conf_escape(it->key);
 
                 warn(pre->warnings, "%s:%u: [%s] unknown key '%s', ignored", pre->name, it->line,
                      it->section, strempty(e));
@@ -1273,8 +1014,11 @@ static int sysconf_resolve(const char *source, char **ret) {
         char *p;
         int r;
 
-        if (strncmp(source, "file://", 7) != 0)
+        if (strncmp(source, "file://", 7) != 0) {
+                if (!utf8_is_valid(source))
+                        return -EILSEQ;
                 return free_and_strdup(ret, source);
+        }
 
         r = read_full_file(source + 7, &text, &len);
         if (r < 0)
@@ -1286,11 +1030,13 @@ static int sysconf_resolve(const char *source, char **ret) {
         if (n == 0)
                 return -ENODATA;
         p[n] = '\0';
+        if (!utf8_is_valid(p))
+                return -EILSEQ; /* it may reach D-Bus, which carries UTF-8 only */
         return free_and_strdup(ret, p);
 }
 
 static bool hostnqn_valid(const char *nqn) {
-        return nqn && strncmp(nqn, "nqn.", 4) == 0 && strlen(nqn) <= NVMF_NQN_MAX;
+        return nqn && strncmp(nqn, "nqn.", 4) == 0 && strlen(nqn) <= NVMF_NQN_MAX && utf8_is_valid(nqn);
 }
 
 static int generate_uuid(char ret[static 37]) {
@@ -1317,7 +1063,7 @@ static int generate_uuid(char ret[static 37]) {
 /* "sys.conf:3: [Host] nqn='file:///x'" or "sys.conf: [Host] nqn (default 'file:///x')" */
 _printf_(5, 6)
 static void sysconf_warn(SysConf *s, unsigned line, const char *key, const char *source, const char *fmt, ...) {
-        _cleanup_free_ char *e = warn_escape(source), *what = NULL, *why = NULL;
+        _cleanup_free_ char *e = conf_escape(source), *what = NULL, *why = NULL;
         va_list ap;
         int r;
 
@@ -1339,9 +1085,10 @@ static int sysconf_default(char **source, const char *def) {
         return *source ? 0 : free_and_strdup(source, def);
 }
 
-static int sysconf_finish(SysParse *sp) {
+static int sysconf_finish(SysParse *sp, const char *fallback_uuid) {
         SysConf *s = sp->s;
         char uuid[37];
+        const char *how;
         int r;
 
         if (sysconf_default(&s->hostnqn_source, SYSCONF_NQN_DEFAULT) < 0 ||
@@ -1353,12 +1100,22 @@ static int sysconf_finish(SysParse *sp) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0 || !hostnqn_valid(s->hostnqn)) {
-                _cleanup_free_ char *bad = r < 0 ? NULL : warn_escape(s->hostnqn);
+                _cleanup_free_ char *bad = r < 0 ? NULL : conf_escape(s->hostnqn);
                 int q;
 
-                q = generate_uuid(uuid);
-                if (q < 0)
-                        return q;
+                /* Stable across restarts when the caller gave us a UUID
+                 * (the daemon derives one from the machine id): a new NQN
+                 * at every start would leave connections behind. */
+                if (fallback_uuid && strlen(fallback_uuid) == 36) {
+                        memcpy(uuid, fallback_uuid, 37);
+                        how = "derived from the machine id";
+                        s->hostnqn_stable = true;
+                } else {
+                        q = generate_uuid(uuid);
+                        if (q < 0)
+                                return q;
+                        how = "random, new at every start";
+                }
                 free(s->hostnqn);
                 if (asprintf(&s->hostnqn, "nqn.2014-08.org.nvmexpress:uuid:%s", uuid) < 0) {
                         s->hostnqn = NULL;
@@ -1367,11 +1124,18 @@ static int sysconf_finish(SysParse *sp) {
                 s->hostnqn_generated = true;
                 if (r < 0)
                         sysconf_warn(s, sp->nqn_line, "nqn", s->hostnqn_source,
-                                     "no host NQN found (%s), using generated %s", strerror(-r), s->hostnqn);
+                                     "no host NQN found (%s), using generated %s (%s)", conf_strerror(r),
+                                     s->hostnqn, how);
                 else
                         sysconf_warn(s, sp->nqn_line, "nqn", s->hostnqn_source,
                                      "invalid host NQN '%s' (must start with 'nqn.' and be at most %d "
-                                     "bytes), using generated %s", strempty(bad), NVMF_NQN_MAX, s->hostnqn);
+                                     "bytes), using generated %s (%s)", strempty(bad), NVMF_NQN_MAX, s->hostnqn,
+                                     how);
+        }
+
+        if (!utf8_is_valid(s->symname)) {
+                sysconf_warn(s, sp->symname_line, "symname", s->symname, "not valid UTF-8, none used");
+                s->symname = mfree(s->symname);
         }
 
         r = sysconf_resolve(s->hostid_source, &s->hostid);
@@ -1379,7 +1143,7 @@ static int sysconf_finish(SysParse *sp) {
                 return r;
         if (r < 0)
                 sysconf_warn(s, sp->id_line, "id", s->hostid_source, "no host ID found (%s), none used",
-                             strerror(-r));
+                             conf_strerror(r));
 
         r = sysconf_resolve(s->hostkey_source, &s->hostkey);
         if (r == -ENOMEM)
@@ -1387,14 +1151,19 @@ static int sysconf_finish(SysParse *sp) {
         /* The host key is optional: only complain when one was asked for. */
         if (r < 0 && sp->key_line > 0)
                 sysconf_warn(s, sp->key_line, "key", s->hostkey_source, "no host key found (%s), none used",
-                             strerror(-r));
+                             conf_strerror(r));
         return 0;
 }
 
 int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf **ret) {
+        return sysconf_parse_string_full(name, text, len, NULL, ret);
+}
+
+int sysconf_parse_string_full(const char *name, const char *text, size_t len, const char *fallback_uuid,
+                              SysConf **ret) {
         _cleanup_(sysconf_freep) SysConf *s = NULL;
         SysParse sp = {};
-        Pre pre = {};
+        ConfLines pre = {};
         int r;
 
         if (!ret || (!text && len > 0))
@@ -1411,21 +1180,18 @@ int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf
 
         pre.name = name;
         pre.warnings = &s->warnings;
+        pre.section_known = sysconf_section_known;
         pre.handle = sysconf_handle;
         pre.userdata = &sp;
 
-        r = pre_split(&pre, text ?: "", len, NULL);
-        if (r >= 0) {
-                warn_unknown_sections(&pre, sysconf_section_lookup, 1);
-                r = ini_parse_stream(pre_reader, &pre, pre_ini_handler, &pre);
-                r = (r == -2 || pre.oom) ? -ENOMEM : 0;
-        }
-        pre_done(&pre);
+        r = conf_lines_parse(&pre, text, len);
         if (r < 0)
                 return r;
-        warnings_sort(s->warnings, name);
 
-        r = sysconf_finish(&sp);
+        r = sysconf_finish(&sp, fallback_uuid);
+        if (r < 0)
+                return r;
+        r = conf_warnings_collapse(&s->warnings, name);
         if (r < 0)
                 return r;
 
@@ -1434,6 +1200,10 @@ int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf
 }
 
 int sysconf_load(const char *path, SysConf **ret) {
+        return sysconf_load_full(path, NULL, ret);
+}
+
+int sysconf_load_full(const char *path, const char *fallback_uuid, SysConf **ret) {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         int r;
@@ -1442,10 +1212,10 @@ int sysconf_load(const char *path, SysConf **ret) {
                 return -EINVAL;
         r = read_full_file(path, &text, &len);
         if (r == -ENOENT)
-                return sysconf_parse_string(path, "", 0, ret);
+                return sysconf_parse_string_full(path, "", 0, fallback_uuid, ret);
         if (r < 0)
                 return r;
-        return sysconf_parse_string(path, text, len, ret);
+        return sysconf_parse_string_full(path, text, len, fallback_uuid, ret);
 }
 
 SysConf *sysconf_free(SysConf *s) {

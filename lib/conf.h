@@ -12,8 +12,20 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "macro.h"
+
 #define DISC_NQN "nqn.2014-08.org.nvmexpress.discovery"
 #define NVMF_NQN_MAX 223
+
+/* The longest time span a key accepts (longer values are clamped, with a
+ * warning): 100 years, so that seconds * USEC_PER_SEC, even added to a
+ * CLOCK_MONOTONIC time, stays far from overflowing 64 bits. */
+#define CONF_TIMESPAN_MAX_SEC ((int64_t) 100 * 365 * 24 * 3600)
+
+#define CONF_MAX_REFERRALS_PER_DC_DEFAULT 64U
+#define CONF_MAX_REFERRALS_PER_DC_MAX 16384U
+#define CONF_MAX_DCS_DEFAULT 512U
+#define CONF_MAX_DCS_MAX 1000000U
 
 /* Tri-state for options whose default is "whatever the driver says". */
 #define CONF_UNSET (-2)
@@ -67,7 +79,10 @@ typedef struct Conf {
 
         /* [Discovery controller connection management] */
         bool persistent_connections;          /* default true */
-        int64_t zeroconf_persistence_sec;     /* default 72h; -1 = never */
+        int64_t zeroconf_persistence_sec;     /* default 72h; -1 = never; <= CONF_TIMESPAN_MAX_SEC */
+        unsigned max_referrals_per_dc;        /* default 64, 0..16384 (0 = follow none) */
+        unsigned max_dcs;                     /* default 512, 1..1000000: all DCs; referral and
+                                               * mDNS ones only while below it */
 
         /* [Controllers] */
         ConfController *controllers;
@@ -88,6 +103,7 @@ typedef struct SysConf {
         char *hostid_source;
         char *hostkey_source;
         bool hostnqn_generated; /* no usable NQN found: a uuid one was made up */
+        bool hostnqn_stable;    /* ... from the caller's fallback UUID, not at random */
         char **warnings;
 } SysConf;
 
@@ -97,6 +113,11 @@ int conf_new_default(Conf **ret);
 /* Parse a file.  -ENOENT/-EACCES/... if it cannot be opened: *ret unset.
  * Any content problem is a warning, never an error. */
 int conf_load(const char *path, Conf **ret);
+
+/* Only regular files are read (opened non-blocking, checked with fstat
+ * first): a directory gives -EISDIR, a FIFO, device or socket -EBADFD, more
+ * than 16 MiB -EFBIG.  conf_strerror() words these for a message. */
+const char *conf_strerror(int error);
 
 /* Parse text (for tests and fuzzing); name is used in warnings. */
 int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret);
@@ -122,6 +143,13 @@ int conf_controller_copy(ConfController *dst, const ConfController *src);
  * if the file exists but cannot be read. */
 int sysconf_load(const char *path, SysConf **ret);
 int sysconf_parse_string(const char *name, const char *text, size_t len, SysConf **ret);
+/* The same, with the UUID ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx") of the
+ * host NQN to use when none is configured, so that it is the same at every
+ * start (the daemon derives it from the machine id; lib/ does not call
+ * libsystemd).  NULL: a random one, with a warning saying so. */
+int sysconf_load_full(const char *path, const char *fallback_uuid, SysConf **ret);
+int sysconf_parse_string_full(const char *name, const char *text, size_t len, const char *fallback_uuid,
+                              SysConf **ret);
 SysConf *sysconf_free(SysConf *s);
 
 /* Time spans: "3600" (plain number = seconds), "-1" (never: *ret = -1), "0",
@@ -134,11 +162,5 @@ SysConf *sysconf_free(SysConf *s);
  * (*ret_sec untouched on error). */
 int timespan_parse(const char *s, int64_t *ret_sec);
 
-static inline void conf_freep(Conf **c) {
-        if (*c)
-                *c = conf_free(*c);
-}
-static inline void sysconf_freep(SysConf **s) {
-        if (*s)
-                *s = sysconf_free(*s);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Conf *, conf_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SysConf *, sysconf_free);

@@ -76,11 +76,11 @@ const char *dlp_key_name(DlpKey k) {
 
 int dlp_key_from_name(const char *name) {
         if (!name)
-                return -1;
+                return -EINVAL;
         for (unsigned k = 0; k < _DLPE_N_KEYS; k++)
                 if (streq(key_names[k], name))
                         return (int) k;
-        return -1;
+        return -EINVAL;
 }
 
 const char *dlpe_get(const DlpEntry *e, DlpKey k) {
@@ -327,6 +327,7 @@ Dlp *dlp_free(Dlp *d) {
         for (size_t i = 0; i < d->n; i++)
                 dlpe_free(d->entries[i]);
         free(d->entries);
+        free(d->referrals);
         free(d);
         return NULL;
 }
@@ -355,6 +356,18 @@ int dlp_append(Dlp *d, DlpEntry *e) {
                 r = dlp_reserve(d, d->n_allocated ? d->n_allocated * 2 : 8);
                 if (r < 0)
                         return r;
+        }
+        if (dlpe_is_referral(e)) {
+                if (d->n_referrals >= d->n_referrals_allocated) {
+                        size_t k = d->n_referrals_allocated ? d->n_referrals_allocated * 2 : 4;
+                        DlpEntry **t = reallocarray(d->referrals, k, sizeof(DlpEntry *));
+
+                        if (!t)
+                                return -ENOMEM;
+                        d->referrals = t;
+                        d->n_referrals_allocated = k;
+                }
+                d->referrals[d->n_referrals++] = e;
         }
         d->entries[d->n++] = e;
         return 0;
@@ -393,7 +406,11 @@ int dlp_decode(const void *buf, size_t len, Dlp **ret, size_t *ret_dropped) {
                         dropped++;
                         continue;
                 }
-                d->entries[d->n++] = e; /* reserved above */
+                r = dlp_append(d, e);   /* entries[] reserved above */
+                if (r < 0) {
+                        dlpe_free(e);
+                        return r;
+                }
         }
 
         if (ret_dropped)
@@ -413,39 +430,93 @@ bool dlp_equal(const Dlp *a, const Dlp *b) {
         return true;
 }
 
+static const DlpKey referral_keys[] = { DLPE_TRTYPE, DLPE_ADRFAM, DLPE_TRADDR, DLPE_TRSVCID, DLPE_SUBNQN };
+
 static bool referral_same(const DlpEntry *a, const DlpEntry *b) {
-        static const DlpKey keys[] = { DLPE_TRTYPE, DLPE_ADRFAM, DLPE_TRADDR, DLPE_TRSVCID, DLPE_SUBNQN };
-
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if (!streq(dlpe_get(a, keys[i]), dlpe_get(b, keys[i])))
+        for (size_t i = 0; i < ELEMENTSOF(referral_keys); i++)
+                if (!streq(dlpe_get(a, referral_keys[i]), dlpe_get(b, referral_keys[i])))
                         return false;
         return true;
 }
 
-/* Every referral of a has a match among b's referrals. */
-static bool referrals_covered(const Dlp *a, const Dlp *b) {
-        if (!a)
-                return true;
-        for (size_t i = 0; i < a->n; i++) {
-                bool found = false;
+static uint64_t referral_hash(const DlpEntry *e) {
+        uint64_t h = 0xcbf29ce484222325ULL;
 
-                if (!dlpe_is_referral(a->entries[i]))
-                        continue;
-                if (b)
-                        for (size_t j = 0; j < b->n && !found; j++)
-                                found = dlpe_is_referral(b->entries[j]) &&
-                                        referral_same(a->entries[i], b->entries[j]);
-                if (!found)
-                        return false;
+        for (size_t i = 0; i < ELEMENTSOF(referral_keys); i++) {
+                for (const char *p = dlpe_get(e, referral_keys[i]); *p; p++)
+                        h = (h ^ (unsigned char) *p) * 0x100000001b3ULL;
+                h = (h ^ 0xff) * 0x100000001b3ULL;
         }
-        return true;
+        return h;
 }
 
+typedef struct RefSlot {
+        const DlpEntry *e;
+        uint64_t hash;
+        bool seen;
+} RefSlot;
+
+static size_t count_referrals(const Dlp *d) {
+        return d ? d->n_referrals : 0;
+}
+
+/* Set difference through a hash set of a's referrals: linear in both logs.
+ * Falls back to "differ" (a harmless extra reconciliation) if memory runs
+ * out. */
 bool dlp_referrals_differ(const Dlp *a, const Dlp *b) {
-        return !referrals_covered(a, b) || !referrals_covered(b, a);
+        size_t na = count_referrals(a), nb = count_referrals(b), cap = 16, distinct = 0, seen = 0;
+        _cleanup_free_ RefSlot *t = NULL;
+
+        if (na == 0 || nb == 0)
+                return (na == 0) != (nb == 0);
+        while (cap < 2 * na)
+                cap *= 2;
+        t = calloc(cap, sizeof(RefSlot));
+        if (!t)
+                return true;
+
+        for (size_t i = 0; i < a->n_referrals; i++) {
+                const DlpEntry *e = a->referrals[i];
+                uint64_t h;
+                size_t k;
+
+                h = referral_hash(e);
+                for (k = h & (cap - 1); t[k].e; k = (k + 1) & (cap - 1))
+                        if (t[k].hash == h && referral_same(t[k].e, e))
+                                break;
+                if (!t[k].e) {
+                        t[k] = (RefSlot) { e, h, false };
+                        distinct++;
+                }
+        }
+        for (size_t i = 0; i < b->n_referrals; i++) {
+                const DlpEntry *e = b->referrals[i];
+                uint64_t h;
+                size_t k;
+
+                h = referral_hash(e);
+                for (k = h & (cap - 1); t[k].e; k = (k + 1) & (cap - 1))
+                        if (t[k].hash == h && referral_same(t[k].e, e))
+                                break;
+                if (!t[k].e)
+                        return true;    /* in b, not in a */
+                if (!t[k].seen) {
+                        t[k].seen = true;
+                        seen++;
+                }
+        }
+        return seen != distinct;        /* some of a's are not in b */
 }
 
 /* ---- fetching ---- */
+
+/* A read with RAE set failed part-way: the log must not be left with RAE
+ * set (the DC would send no more AENs), so end with one rae=false read of
+ * the header, whatever it returns.  Returns the first error. */
+static int fetch_fail(DlpReadFn read, void *ud, uint8_t hdr[DLP_HEADER_SIZE], int error) {
+        (void) read(ud, 0, hdr, DLP_HEADER_SIZE, false);
+        return error;
+}
 
 int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries,
               Dlp **ret, unsigned *ret_retries, size_t *ret_dropped) {
@@ -466,7 +537,7 @@ int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries
 
                 r = read(ud, 0, hdr, sizeof(hdr), true);
                 if (r != 0)
-                        return r;
+                        return fetch_fail(read, ud, hdr, r);
                 genctr = le64(hdr);
                 numrec = le64(hdr + 8);
                 n = numrec > max_entries ? max_entries : (size_t) numrec;
@@ -486,7 +557,7 @@ int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries
 
                         r = read(ud, off, buf + off, chunk, true);
                         if (r != 0)
-                                return r;
+                                return fetch_fail(read, ud, hdr2, r);
                         off += chunk;
                 }
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
+
 typedef enum DlpKey {
         DLPE_TRTYPE,
         DLPE_ADRFAM,
@@ -41,6 +43,11 @@ typedef struct Dlp {
         size_t n;
         DlpEntry **entries;
         size_t n_allocated; /* capacity of entries[] (internal) */
+        /* The referral entries among entries[], in log order (maintained by
+         * dlp_append/dlp_decode; do not add entries any other way). */
+        DlpEntry **referrals;
+        size_t n_referrals;
+        size_t n_referrals_allocated;
 } Dlp;
 
 /* Wire layout sizes (NVMe Base spec, Get Log Page 0x70). */
@@ -59,7 +66,7 @@ typedef struct Dlp {
  * 0 "not specified", 1 "required", 2 "not required", 4 "disable sqflow",
  * any other value (e.g. 5 = required + disable sqflow) in decimal. */
 const char *dlp_key_name(DlpKey k);
-/* Lookup by name, -1 if unknown. */
+/* Lookup by name, -EINVAL if unknown. */
 int dlp_key_from_name(const char *name);
 
 /* Value of key k; never NULL ("" when absent). */
@@ -83,15 +90,6 @@ size_t dlpe_mem_size(const DlpEntry *e);
  * Returns 0 or -ENOMEM / -EBADMSG (len < header). */
 int dlp_decode(const void *buf, size_t len, Dlp **ret, size_t *ret_dropped);
 
-/* Fetch a whole DLP through read(): header, entries, header again; retry
- * (at most max_retries times) while genctr changes; the last read has
- * rae=false.  numrec is capped at max_entries.  read() returns 0 or a
- * non-zero error that is passed back unchanged.  *ret_retries counts genctr
- * changes, *ret_dropped entries dropped by dlp_decode (both may be NULL). */
-typedef int (*DlpReadFn)(void *ud, uint64_t offset, void *buf, size_t len, bool rae);
-int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries, Dlp **ret,
-              unsigned *ret_retries, size_t *ret_dropped);
-
 Dlp *dlp_new_empty(void);
 Dlp *dlp_free(Dlp *d);
 int dlp_append(Dlp *d, DlpEntry *e); /* takes e on success */
@@ -99,11 +97,14 @@ int dlp_append(Dlp *d, DlpEntry *e); /* takes e on success */
 bool dlp_equal(const Dlp *a, const Dlp *b);
 /* Set of referral entries changed between a and b (either may be NULL = no
  * referrals)?  Order-insensitive; a referral is identified by trtype, adrfam,
- * traddr, trsvcid and subnqn (the fields that make a candidate DC). */
+ * traddr, trsvcid and subnqn (the fields that make a candidate DC).  A set
+ * difference through a hash set: linear in the size of both logs. */
 bool dlp_referrals_differ(const Dlp *a, const Dlp *b);
 
 /* Read len bytes of log page 0x70 at offset into buf, with Retain
- * Asynchronous Event = rae.  Returns 0, -errno, or a positive NVMe status. */
+ * Asynchronous Event = rae.  Returns 0 or a negative errno (a reader that
+ * got an NVMe status returns e.g. -EREMOTEIO and keeps the status itself:
+ * one int never carries both error spaces). */
 typedef int (*DlpReadFn)(void *ud, uint64_t offset, void *buf, size_t len, bool rae);
 
 #define DLP_FETCH_CHUNK (64U * 1024U)
@@ -112,18 +113,15 @@ typedef int (*DlpReadFn)(void *ud, uint64_t offset, void *buf, size_t len, bool 
  * DLP_FETCH_CHUNK (rae=true), then the header again with rae=false.  If genctr
  * or numrec changed meanwhile, start over, at most max_retries more times,
  * then give up with -EAGAIN.  Every attempt ends with the rae=false header
- * read, so RAE is never left set by a fetch that completes its reads (whether
- * it succeeds or gives up), and the DC keeps sending AENs.
+ * read, so RAE is never left set (whether it succeeds or gives up), and the
+ * DC keeps sending AENs; when a read with rae=true fails part-way, one more
+ * header read with rae=false is made (its result ignored) before returning.
  * numrec is not trusted: at most max_entries entries are read (allocation is
  * bounded by max_entries * 1 KiB); the excess is counted in *ret_dropped
  * together with entries dropped by dlp_decode (the log is truncated, not
  * refused).  *ret_retries (may be NULL) = number of restarts.
- * Returns 0, -ENOMEM, -EAGAIN, or the reader's error (-errno or positive NVMe
- * status) unchanged. */
+ * Returns 0, -ENOMEM, -EAGAIN, or the reader's (first) error unchanged. */
 int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries,
               Dlp **ret, unsigned *ret_retries, size_t *ret_dropped);
 
-static inline void dlp_freep(Dlp **d) {
-        if (*d)
-                *d = dlp_free(*d);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Dlp *, dlp_free);

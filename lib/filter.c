@@ -6,6 +6,7 @@
  * compared case-insensitively, traddr as an address (ip_equal: canonical IP
  * or case-insensitive string), every other key exactly.
  */
+#include <errno.h>
 #include <strings.h>
 
 #include "filter.h"
@@ -55,7 +56,7 @@ long filter_excluded(const ConfController *excl, size_t n, const Tid *tid) {
         for (size_t i = 0; i < n; i++)
                 if (filter_exclude_matches(&excl[i], tid))
                         return (long) i;
-        return -1;
+        return -ENOENT;
 }
 
 FilterVerdict filter_address(const char *transport, const char *traddr, unsigned ip_family) {

@@ -15,7 +15,7 @@
  * The TID is expected normalised by tid_init (defaults applied), so an
  * exclude "trsvcid=8009" matches a tcp DC configured without trsvcid. */
 bool filter_exclude_matches(const ConfController *excl, const Tid *tid);
-/* Index of the first matching exclude entry, or -1. */
+/* Index (>= 0) of the first matching exclude entry, or -ENOENT. */
 long filter_excluded(const ConfController *excl, size_t n, const Tid *tid);
 
 /* Result of checking a candidate's address. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Every JSON stafd produces: the configuration dump, DLPE and TID shapes
- * (json-c), and the streaming writer for the large documents.
+ * Every JSON stafd produces: the configuration dump (json-c) and the
+ * streaming writer for the large documents (D-Bus answers, the cache).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,51 +10,7 @@
 
 #include "json.h"
 #include "macro.h"
-
-struct json_object *json_dlpe(const DlpEntry *e) {
-        _cleanup_json_ struct json_object *o = json_object_new_object();
-
-        if (!o)
-                return NULL;
-        for (unsigned k = 0; k < _DLPE_N_KEYS; k++) {
-                const char *v = dlpe_get(e, k);
-
-                if (k >= _DLPE_N_BASE && isempty(v))
-                        continue;
-                if (json_add_string(o, dlp_key_name(k), v) < 0)
-                        return NULL;
-        }
-        return TAKE_PTR(o);
-}
-
-struct json_object *json_dlp(const Dlp *d) {
-        _cleanup_json_ struct json_object *a = json_object_new_array();
-
-        if (!a)
-                return NULL;
-        for (size_t i = 0; d && i < d->n; i++) {
-                struct json_object *e = json_dlpe(d->entries[i]);
-
-                if (!e)
-                        return NULL;
-                if (json_object_array_add(a, e) < 0) {
-                        json_object_put(e);
-                        return NULL;
-                }
-        }
-        return TAKE_PTR(a);
-}
-
-int json_add_tid(struct json_object *obj, const Tid *t) {
-        int r;
-
-        for (unsigned i = 0; i < TID_N_FIELDS; i++) {
-                r = json_add_string(obj, tid_field_names[i], tid_field_const(t, i));
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
+#include "utf8.h"
 
 /* ---- configuration dump (--dump-config) ----
  *
@@ -246,6 +202,8 @@ struct json_object *json_conf(const Conf *c) {
         (void) add(dccm, "persistent-connections", json_object_new_boolean(c->persistent_connections));
         (void) add(dccm, "zeroconf-connections-persistence",
                    json_object_new_int64(c->zeroconf_persistence_sec));
+        (void) add(dccm, "max-referrals-per-dc", json_object_new_int64(c->max_referrals_per_dc));
+        (void) add(dccm, "max-dcs", json_object_new_int64(c->max_dcs));
         (void) add(o, "Discovery controller connection management", dccm);
 
         (void) add(ctrls, "controller", json_controller_array(c->controllers, c->n_controllers));
@@ -362,12 +320,14 @@ void json_writer_end_array(JsonWriter *w) {
         jw_close(w, ']');
 }
 
-/* Bytes that need an escape in a JSON string: control characters (NUL
- * included, which also ends the scan), quote and backslash. */
+/* Bytes that need a look in a JSON string: control characters (NUL
+ * included, which also ends the scan), quote and backslash need an escape;
+ * bytes above 0x7f must form valid UTF-8 (else they are replaced). */
 static const bool escape_table[256] = {
         [0x00 ... 0x1f] = true,
         ['"'] = true,
         ['\\'] = true,
+        [0x80 ... 0xff] = true,
 };
 
 static bool needs_escape(unsigned char c) {
@@ -384,6 +344,20 @@ static void jw_quoted_slow(JsonWriter *w, const char *s) {
 
                 if (!needs_escape(c))
                         continue;
+                if (c >= 0x80) {
+                        size_t n = utf8_char_len(p);
+
+                        if (n > 0) {
+                                p += n - 1;     /* valid: copied with the run */
+                                continue;
+                        }
+                        /* Not UTF-8 (a stray byte, a CESU surrogate from a
+                         * "\ud800" escape): JSON text must be UTF-8. */
+                        jw_raw(w, run, (size_t) (p - run));
+                        run = p + 1;
+                        jw_raw(w, UTF8_REPLACEMENT, strlen(UTF8_REPLACEMENT));
+                        continue;
+                }
                 jw_raw(w, run, (size_t) (p - run));
                 run = p + 1;
                 switch (c) {

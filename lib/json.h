@@ -15,18 +15,13 @@
 struct json_object *json_conf(const Conf *c);
 struct json_object *json_sysconf(const SysConf *s);
 
-/* json_dlpe, json_dlp and json_add_tid are implemented in json.c. */
-/* One DLPE as an object with the spec's keys in order; extras only when set. */
-struct json_object *json_dlpe(const DlpEntry *e);
-/* Array of DLPE objects. */
-struct json_object *json_dlp(const Dlp *d);
-/* Add the 7 TID keys (transport, traddr, ..., host-nqn) to obj. */
-int json_add_tid(struct json_object *obj, const Tid *t);
+/* obj[key] = value as a JSON string (NULL = ""). */
 int json_add_string(struct json_object *obj, const char *key, const char *value);
 
 /*
  * A streaming writer for the large documents (get_all_log_pages, the cache
- * file): no object tree, one growing buffer, RFC 8259 string escaping.
+ * file): no object tree, one growing buffer, RFC 8259 string escaping;
+ * bytes that are not valid UTF-8 come out as U+FFFD, so the text always is.
  * Errors are sticky: calls after a failure do nothing, json_writer_take()
  * reports it.  Nesting is limited to JSON_WRITER_MAX_DEPTH levels.
  */
@@ -49,8 +44,9 @@ void json_writer_key(JsonWriter *w, const char *key);
 void json_writer_string(JsonWriter *w, const char *value);   /* NULL = "" */
 void json_writer_int(JsonWriter *w, long long value);
 void json_writer_kv(JsonWriter *w, const char *key, const char *value);
-void json_writer_dlpe(JsonWriter *w, const DlpEntry *e);   /* like json_dlpe() */
-void json_writer_dlp(JsonWriter *w, const Dlp *d);         /* like json_dlp(); NULL = [] */
+/* One DLPE as an object with the spec's keys in order; extras only when set. */
+void json_writer_dlpe(JsonWriter *w, const DlpEntry *e);
+void json_writer_dlp(JsonWriter *w, const Dlp *d);         /* array of DLPEs; NULL = [] */
 void json_writer_tid_fields(JsonWriter *w, const Tid *t);  /* the 7 keys, inside an object */
 /* The NUL-terminated text (malloc'd; *ret_len without the NUL), or -errno. */
 int json_writer_take(JsonWriter *w, char **ret, size_t *ret_len);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "macro.h"
 #include "reconcile.h"
 #include "strv.h"
+#include "validate.h"
 
 static const char * const origin_names[_DC_ORIGIN_MAX] = {
         [DC_ORIGIN_CONFIGURED] = "configured",
@@ -33,22 +35,33 @@ void candidates_done(CandidateSet *s) {
         free(s->items);
         s->items = NULL;
         s->n = 0;
+        s->index = tid_index_free(s->index);
         s->messages = strv_free(s->messages);
+        s->conf_out = mfree(s->conf_out);
+        s->ref_out = mfree(s->ref_out);
+        s->disc_out = mfree(s->disc_out);
 }
 
 long candidates_find(const CandidateSet *s, const Tid *tid) {
-        for (size_t i = 0; i < s->n; i++)
-                if (tid_equal(&s->items[i].tid, tid))
-                        return (long) i;
-        return -1;
+        uintptr_t v = (uintptr_t) tid_index_get(s->index, tid);
+
+        return v > 0 ? (long) (v - 1) : -ENOENT;
 }
 
-/* Check and add one candidate; tid is consumed in every case. */
-static int candidate_add(CandidateSet *s, const Conf *conf, Tid *tid, DcOrigin origin,
-                         const ConfController *cc) {
+/* Validation, exclusions, ip-family: the checks that do not depend on what
+ * is already in the set. */
+static CandidateVerdict candidate_check(CandidateSet *s, const Conf *conf, const Tid *tid, DcOrigin origin,
+                                        CandidateOutcome *out) {
+        unsigned field = 0;
+        const char *reason = NULL;
         FilterVerdict v;
-        Candidate *t;
         long i;
+
+        if (tid_validate(tid, &field, &reason) < 0) {
+                out->field = (unsigned char) field;
+                out->reason = reason;
+                return CANDIDATE_INVALID;
+        }
 
         i = filter_excluded(conf->excludes, conf->n_excludes, tid);
         if (i >= 0) {
@@ -57,8 +70,7 @@ static int candidate_add(CandidateSet *s, const Conf *conf, Tid *tid, DcOrigin o
                 (void) strv_extendf(&s->messages, "%s: %s DC excluded by exclude= on line %u",
                                     strempty(p), dc_origin_to_string(origin),
                                     conf->excludes[i].line);
-                tid_done(tid);
-                return 0;
+                return CANDIDATE_EXCLUDED;
         }
 
         v = filter_address(tid->transport, tid->traddr, conf->ip_family);
@@ -68,9 +80,22 @@ static int candidate_add(CandidateSet *s, const Conf *conf, Tid *tid, DcOrigin o
                 (void) strv_extendf(&s->messages, "%s: %s DC dropped: %s",
                                     strempty(p), dc_origin_to_string(origin),
                                     filter_verdict_to_string(v));
-                tid_done(tid);
-                return 0;
+                return CANDIDATE_FILTERED;
         }
+        return CANDIDATE_ADDED;
+}
+
+/* Check and add one candidate; tid is consumed in every case.  *budget
+ * (NULL = unlimited) counts the new candidates its source may still add. */
+static int candidate_add(CandidateSet *s, const Conf *conf, Tid *tid, DcOrigin origin,
+                         const ConfController *cc, size_t *budget, CandidateOutcome *out) {
+        CandidateVerdict v;
+        long i;
+        int r;
+
+        v = candidate_check(s, conf, tid, origin, out);
+        if (v != CANDIDATE_ADDED)
+                goto done;
 
         i = candidates_find(s, tid);
         if (i >= 0) {
@@ -79,21 +104,42 @@ static int candidate_add(CandidateSet *s, const Conf *conf, Tid *tid, DcOrigin o
                         s->items[i].origin = origin;
                         s->items[i].conf = cc;
                 }
-                tid_done(tid);
-                return 0;
+                v = CANDIDATE_DUPLICATE;
+                goto done;
         }
 
-        t = realloc(s->items, sizeof(Candidate) * (s->n + 1));
-        if (!t) {
-                tid_done(tid);
-                return -ENOMEM;
+        if (origin != DC_ORIGIN_CONFIGURED) {
+                if (budget && *budget == 0) {
+                        v = CANDIDATE_OVER_DC_CAP;
+                        goto done;
+                }
+                if (s->n >= conf->max_dcs) {
+                        v = CANDIDATE_OVER_TOTAL_CAP;
+                        goto done;
+                }
         }
-        s->items = t;
-        s->items[s->n++] = (Candidate) {
+
+        /* items[] was sized for every input: no realloc, the index's key
+         * pointers stay valid. */
+        s->items[s->n] = (Candidate) {
                 .tid = *tid,
                 .origin = origin,
                 .conf = cc,
         };
+        r = tid_index_put(s->index, &s->items[s->n].tid, (void *) (uintptr_t) (s->n + 1));
+        if (r < 0) {
+                s->items[s->n] = (Candidate) {};
+                tid_done(tid);
+                return r;
+        }
+        s->n++;
+        if (budget)
+                (*budget)--;
+        out->verdict = CANDIDATE_ADDED;
+        return 0;
+done:
+        out->verdict = (unsigned char) v;
+        tid_done(tid);
         return 0;
 }
 
@@ -108,7 +154,22 @@ int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn,
                      const ReferralSource *refs, size_t n_refs,
                      const DiscoveredService *disc, size_t n_disc) {
         CandidateSet s = {};
+        const Tid *parent = NULL;
+        size_t budget = 0, total;
         int r;
+
+        total = conf->n_controllers + n_refs + n_disc;
+        s.items = calloc(total ?: 1, sizeof(Candidate));
+        s.conf_out = calloc(conf->n_controllers ?: 1, sizeof(CandidateOutcome));
+        s.ref_out = calloc(n_refs ?: 1, sizeof(CandidateOutcome));
+        s.disc_out = calloc(n_disc ?: 1, sizeof(CandidateOutcome));
+        if (!s.items || !s.conf_out || !s.ref_out || !s.disc_out) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = tid_index_new(&s.index);
+        if (r < 0)
+                goto fail;
 
         for (size_t i = 0; i < conf->n_controllers; i++) {
                 const ConfController *cc = &conf->controllers[i];
@@ -119,7 +180,7 @@ int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn,
                              conf->ignore_iface);
                 if (r < 0)
                         goto fail;
-                r = candidate_add(&s, conf, &tid, DC_ORIGIN_CONFIGURED, cc);
+                r = candidate_add(&s, conf, &tid, DC_ORIGIN_CONFIGURED, cc, NULL, &s.conf_out[i]);
                 if (r < 0)
                         goto fail;
         }
@@ -130,10 +191,13 @@ int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn,
                 const char *transport;
                 Tid tid;
 
+                if (p != parent) {
+                        parent = p;
+                        budget = conf->max_referrals_per_dc;
+                }
                 transport = transport_from_trtype(dlpe_get(e, DLPE_TRTYPE));
                 if (!transport) {
-                        (void) strv_extendf(&s.messages, "referral to %s: unsupported trtype '%s'",
-                                            dlpe_get(e, DLPE_TRADDR), dlpe_get(e, DLPE_TRTYPE));
+                        s.ref_out[i].verdict = CANDIDATE_UNSUPPORTED;
                         continue;
                 }
                 r = tid_init(&tid, transport, dlpe_get(e, DLPE_TRADDR), dlpe_get(e, DLPE_TRSVCID),
@@ -141,7 +205,7 @@ int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn,
                              hostnqn, conf->ignore_iface);
                 if (r < 0)
                         goto fail;
-                r = candidate_add(&s, conf, &tid, DC_ORIGIN_REFERRAL, NULL);
+                r = candidate_add(&s, conf, &tid, DC_ORIGIN_REFERRAL, NULL, &budget, &s.ref_out[i]);
                 if (r < 0)
                         goto fail;
         }
@@ -154,7 +218,7 @@ int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn,
                              d->host_iface, NULL, hostnqn, conf->ignore_iface);
                 if (r < 0)
                         goto fail;
-                r = candidate_add(&s, conf, &tid, DC_ORIGIN_DISCOVERED, NULL);
+                r = candidate_add(&s, conf, &tid, DC_ORIGIN_DISCOVERED, NULL, NULL, &s.disc_out[i]);
                 if (r < 0)
                         goto fail;
         }

@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "macro.h"
+
 /* NULL-terminated string vectors. */
 char **strv_free(char **l);
 size_t strv_length(char * const *l);
@@ -13,7 +15,5 @@ int strv_consume(char ***l, char *s);
 /* Append a printf-formatted string. */
 int strv_extendf(char ***l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static inline void strv_freep(char ***l) {
-        strv_free(*l);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define _cleanup_strv_free_ __attribute__((cleanup(strv_freep)))

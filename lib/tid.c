@@ -49,10 +49,6 @@ const char *tid_field_const(const Tid *t, unsigned i) {
         return p ? strempty(*p) : "";
 }
 
-static bool is_addr_field(unsigned i) {
-        return i == 1 || i == 4;
-}
-
 int ip_canonical(const char *s, char *buf, size_t size) {
         char addr[INET6_ADDRSTRLEN + 1], out[INET6_ADDRSTRLEN];
         const char *pct, *scope = NULL;
@@ -156,6 +152,23 @@ bool ip_equal(const char *a, const char *b) {
         return streq(addr_key(a, ba, sizeof(ba)), addr_key(b, bb, sizeof(bb)));
 }
 
+bool ip_equal_any_scope(const char *a, const char *b) {
+        char ba[ADDR_KEY_MAX], bb[ADDR_KEY_MAX];
+        char *pa, *pb;
+
+        if (ip_canonical(strempty(a), ba, sizeof(ba)) < 0 || ip_canonical(strempty(b), bb, sizeof(bb)) < 0)
+                return ip_equal(a, b);
+        pa = strchr(ba, '%');
+        pb = strchr(bb, '%');
+        if (!pa || !pb) {
+                if (pa)
+                        *pa = 0;
+                if (pb)
+                        *pb = 0;
+        }
+        return streq(ba, bb);
+}
+
 static char *lowercase_dup(const char *s) {
         char *t = strdup(s);
 
@@ -234,12 +247,11 @@ bool tid_equal(const Tid *a, const Tid *b) {
                 return true;
         if (!a || !b)
                 return false;
-        for (unsigned i = 0; i < TID_N_FIELDS; i++) {
-                const char *x = tid_field_const(a, i), *y = tid_field_const(b, i);
-
-                if (is_addr_field(i) ? !ip_equal(x, y) : !streq(x, y))
+        /* Normalised by tid_init: addresses are canonical, so plain string
+         * equality is address equality. */
+        for (unsigned i = 0; i < TID_N_FIELDS; i++)
+                if (!streq(tid_field_const(a, i), tid_field_const(b, i)))
                         return false;
-        }
         return true;
 }
 
@@ -258,15 +270,134 @@ static unsigned long hash_str(unsigned long h, const char *s) {
 unsigned long tid_hash(const Tid *t) {
         unsigned long h = 0xcbf29ce484222325UL;
 
-        for (unsigned i = 0; i < TID_N_FIELDS; i++) {
-                const char *s = tid_field_const(t, i);
-                char buf[ADDR_KEY_MAX];
-
-                if (is_addr_field(i))
-                        s = addr_key(s, buf, sizeof(buf));
-                h = hash_str(h, s);
-        }
+        for (unsigned i = 0; i < TID_N_FIELDS; i++)
+                h = hash_str(h, tid_field_const(t, i));
         return h;
+}
+
+/* ---- index: open addressing, linear probing, backward-shift deletion ---- */
+
+typedef struct TidSlot {
+        const Tid *key;     /* NULL = empty */
+        void *value;
+        unsigned long hash;
+} TidSlot;
+
+struct TidIndex {
+        TidSlot *slots;
+        size_t mask;        /* capacity - 1; capacity a power of two */
+        size_t n;
+};
+
+int tid_index_new(TidIndex **ret) {
+        TidIndex *x = calloc(1, sizeof(TidIndex));
+
+        if (!x)
+                return -ENOMEM;
+        x->slots = calloc(16, sizeof(TidSlot));
+        if (!x->slots) {
+                free(x);
+                return -ENOMEM;
+        }
+        x->mask = 15;
+        *ret = x;
+        return 0;
+}
+
+TidIndex *tid_index_free(TidIndex *x) {
+        if (x) {
+                free(x->slots);
+                free(x);
+        }
+        return NULL;
+}
+
+size_t tid_index_size(const TidIndex *x) {
+        return x ? x->n : 0;
+}
+
+static size_t slot_find(const TidIndex *x, const Tid *key, unsigned long h) {
+        size_t i = h & x->mask;
+
+        for (; x->slots[i].key; i = (i + 1) & x->mask)
+                if (x->slots[i].hash == h && tid_equal(x->slots[i].key, key))
+                        return i;
+        return i;   /* the empty slot ending the probe */
+}
+
+static int index_grow(TidIndex *x) {
+        size_t cap = (x->mask + 1) * 2;
+        TidSlot *old = x->slots, *s;
+
+        if (cap > SIZE_MAX / sizeof(TidSlot))
+                return -ENOMEM;
+        s = calloc(cap, sizeof(TidSlot));
+        if (!s)
+                return -ENOMEM;
+        x->slots = s;
+        for (size_t i = 0, oldcap = x->mask + 1; i < oldcap; i++)
+                if (old[i].key) {
+                        size_t k = old[i].hash & (cap - 1);
+
+                        while (s[k].key)
+                                k = (k + 1) & (cap - 1);
+                        s[k] = old[i];
+                }
+        x->mask = cap - 1;
+        free(old);
+        return 0;
+}
+
+int tid_index_put(TidIndex *x, const Tid *key, void *value) {
+        unsigned long h = tid_hash(key);
+        size_t i;
+        int r;
+
+        if ((x->n + 1) * 2 > x->mask + 1) {
+                r = index_grow(x);
+                if (r < 0)
+                        return r;
+        }
+        i = slot_find(x, key, h);
+        if (x->slots[i].key)
+                return -EEXIST;
+        x->slots[i] = (TidSlot) { key, value, h };
+        x->n++;
+        return 0;
+}
+
+void *tid_index_get(const TidIndex *x, const Tid *key) {
+        size_t i;
+
+        if (!x || !key)
+                return NULL;
+        i = slot_find(x, key, tid_hash(key));
+        return x->slots[i].key ? x->slots[i].value : NULL;
+}
+
+void *tid_index_remove(TidIndex *x, const Tid *key) {
+        size_t i, j;
+        void *value;
+
+        if (!x || !key)
+                return NULL;
+        i = slot_find(x, key, tid_hash(key));
+        if (!x->slots[i].key)
+                return NULL;
+        value = x->slots[i].value;
+        /* Shift later members of the probe run back over the hole. */
+        for (j = (i + 1) & x->mask; x->slots[j].key; j = (j + 1) & x->mask) {
+                size_t home = x->slots[j].hash & x->mask;
+
+                /* Move j into i unless its home lies cyclically in (i, j]. */
+                if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+                        x->slots[i] = x->slots[j];
+                        i = j;
+                }
+        }
+        x->slots[i] = (TidSlot) {};
+        x->n--;
+        return value;
 }
 
 char *tid_to_string(const Tid *t) {

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "macro.h"
 #include "render.h"
+#include "utf8.h"
 
 const char * const render_ls_columns[] = {
         "device", "transport", "traddr", "trsvcid", "subsysnqn",
@@ -27,6 +29,53 @@ static const char * const id_keys[] = {
         "transport", "traddr", "trsvcid", "subsysnqn", "host-traddr",
         "host-iface", "host-nqn", "device", NULL,
 };
+
+/* Strings come from the network (NQNs, addresses, mDNS names): on a
+ * terminal, control characters (ESC sequences, CR, C1 controls) and bytes
+ * that are not UTF-8 are shown as \xNN, never passed through. */
+static size_t esc_char(const char *p, char *buf) {
+        unsigned char c = (unsigned char) *p;
+        size_t n = c < 0x80 ? 1 : utf8_char_len(p);
+
+        if (c < 0x20 || c == 0x7f || n == 0 || (c == 0xc2 && (unsigned char) p[1] < 0xa0)) {
+                /* A C1 control (U+0080..U+009F) is two bytes: escape both. */
+                if (c == 0xc2 && n == 2) {
+                        (void) snprintf(buf, 9, "\\x%02x\\x%02x", c, (unsigned char) p[1]);
+                        return 2;
+                }
+                (void) snprintf(buf, 5, "\\x%02x", c);
+                return 1;
+        }
+        memcpy(buf, p, n);
+        buf[n] = '\0';
+        return n;
+}
+
+static size_t esc_len(const char *s) {
+        size_t len = 0;
+        char buf[9];
+
+        while (*s) {
+                s += esc_char(s, buf);
+                len += strlen(buf);
+        }
+        return len;
+}
+
+static void put_esc(FILE *f, const char *s) {
+        char buf[9];
+
+        while (*s) {
+                s += esc_char(s, buf);
+                fputs(buf, f);
+        }
+}
+
+static void put_esc_padded(FILE *f, const char *s, size_t width) {
+        put_esc(f, s);
+        for (size_t l = esc_len(s); l < width; l++)
+                fputc(' ', f);
+}
 
 static bool strv_contains(const char * const *l, const char *s) {
         for (; *l; l++)
@@ -82,7 +131,7 @@ static int table(FILE *f, struct json_object *rows, const char * const *columns,
         for (size_t c = 0; c < ncol; c++) {
                 width[c] = strlen(columns[c]);
                 for (size_t i = 0; i < nrow; i++) {
-                        size_t l = strlen(cell(json_object_array_get_idx(rows, i), columns[c]));
+                        size_t l = esc_len(cell(json_object_array_get_idx(rows, i), columns[c]));
 
                         if (l > width[c])
                                 width[c] = l;
@@ -97,10 +146,13 @@ static int table(FILE *f, struct json_object *rows, const char * const *columns,
                 for (size_t c = 0; c < ncol; c++) {
                         const char *s = i < 0 ? columns[c] : cell(row, columns[c]);
 
-                        if (c + 1 == ncol)
-                                fprintf(f, "%s\n", s);
-                        else
-                                fprintf(f, "%-*s  ", (int) width[c], s);
+                        if (c + 1 == ncol) {
+                                put_esc(f, s);
+                                fputc('\n', f);
+                        } else {
+                                put_esc_padded(f, s, width[c]);
+                                fputs("  ", f);
+                        }
                 }
         }
 
@@ -123,13 +175,16 @@ int render_dc_id(FILE *f, struct json_object *dc) {
 
                 if (isempty(s))
                         continue;
-                fprintf(f, "%s%s", sep, s);
+                fputs(sep, f);
+                put_esc(f, s);
                 sep = ", ";
         }
         fputc(')', f);
 
-        if (!isempty(render_get(dc, "device")))
-                fprintf(f, " | %s", render_get(dc, "device"));
+        if (!isempty(render_get(dc, "device"))) {
+                fputs(" | ", f);
+                put_esc(f, render_get(dc, "device"));
+        }
         fputc('\n', f);
 
         return ferror(f) ? -EIO : 0;
@@ -146,18 +201,21 @@ static bool is_empty_container(struct json_object *v) {
 }
 
 static void tree_item(FILE *f, const char *label, struct json_object *v, unsigned indent) {
+        const char *s = is_container(v) ? "(none)" : value_str(v);
+
+        fprintf(f, "%*s", (int) indent, "");
+        put_esc(f, label);
+        fputc(':', f);
         if (is_container(v) && !is_empty_container(v)) {
-                fprintf(f, "%*s%s:\n", (int) indent, "", label);
+                fputc('\n', f);
                 (void) render_tree(f, v, indent + 4);
                 return;
         }
-
-        const char *s = is_container(v) ? "(none)" : value_str(v);
-
-        if (isempty(s))
-                fprintf(f, "%*s%s:\n", (int) indent, "", label);
-        else
-                fprintf(f, "%*s%s: %s\n", (int) indent, "", label, s);
+        if (!isempty(s)) {
+                fputc(' ', f);
+                put_esc(f, s);
+        }
+        fputc('\n', f);
 }
 
 int render_tree(FILE *f, struct json_object *o, unsigned indent) {
@@ -176,8 +234,11 @@ int render_tree(FILE *f, struct json_object *o, unsigned indent) {
                         (void) snprintf(label, sizeof(label), "[%zu]", i);
                         tree_item(f, label, json_object_array_get_idx(o, i), indent);
                 }
-        } else
-                fprintf(f, "%*s%s\n", (int) indent, "", value_str(o));
+        } else {
+                fprintf(f, "%*s", (int) indent, "");
+                put_esc(f, value_str(o));
+                fputc('\n', f);
+        }
 
         return ferror(f) ? -EIO : 0;
 }

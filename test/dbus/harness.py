@@ -50,6 +50,16 @@ def wait_for(pred, timeout=10.0, what='condition'):
     raise Failure('timed out waiting for ' + what)
 
 
+def holds(pred, seconds, what='condition'):
+    """pred stays true for the whole time (an absence or survival check that
+    can fail, unlike a fixed sleep followed by one look)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if not pred():
+            raise Failure('no longer true: ' + what)
+        time.sleep(0.05)
+
+
 class Env:
     """A temp dir with a private bus and (optionally) a running stafd."""
 
@@ -115,7 +125,7 @@ class Env:
 
     def read_log(self):
         try:
-            with open(self.log) as f:
+            with open(self.log, errors='backslashreplace') as f:
                 return f.read()
         except OSError:
             return ''

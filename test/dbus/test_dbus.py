@@ -8,11 +8,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 
-from harness import (BUSNAME, IFACE, IFACE_DBG, OBJPATH, STAFD, Env, Failure, check, check_eq, main,
-                     wait_for)
+from harness import (BUSNAME, IFACE, IFACE_DBG, OBJPATH, STAFD, WRAPPER, Env, Failure, check, check_eq, holds,
+                     main, wait_for)
 
 HOSTNQN = 'nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555'
 DISC = 'nqn.2014-08.org.nvmexpress.discovery'
@@ -218,6 +220,31 @@ def process_and_controller_info(env):
     check(p.returncode != 0 and 'too long' in p.stderr, 'overlong nqn')
 
 
+@case
+@with_env(conf=CONF + '[Service Discovery]\nzeroconf=disabled\n',
+          sysconf='[Host]\nnqn=%s\nid=11111111-2222-3333-4444-555555555555\n' % HOSTNQN)
+def process_info_shape(env):
+    """process_info as the Python daemon writes it (existing clients parse
+    it): tron a JSON boolean, the flat kernel support keys, null for an
+    unset hostkey/symname, no service types with zeroconf disabled."""
+    for user in (None, 'nobody'):
+        info = env.process_info(user=user)
+        check(info['tron'] is False, 'tron is a JSON boolean: %r' % info['tron'])
+        for k in ('kernel support.TP8013', 'kernel support.host_iface'):
+            check(info.get(k) in ('True', 'False'), '%s: %r' % (k, info.get(k)))
+        check(info['hostkey'] is None and info['symname'] is None,
+              'unset hostkey/symname are null: %r %r' % (info['hostkey'], info['symname']))
+        check_eq(info['avahi']['service types'], [], 'service types with zeroconf disabled')
+        check_eq(info['avahi']['services'], {}, 'services with zeroconf disabled')
+        # stafd's own keys stay.
+        for k in ('version', 'log-level', 'hostnqn', 'hostid', 'config file', 'last known config file',
+                  'config soak timer', 'kernel support', 'zeroconf', 'controllers'):
+            check(k in info, 'process_info lacks %s' % k)
+        check_eq(info['hostnqn'], HOSTNQN, 'hostnqn')
+    env.busctl('set-property', BUSNAME, OBJPATH, IFACE_DBG, 'tron', 'b', 'true')
+    check(env.process_info()['tron'] is True, 'tron true after set')
+
+
 class Monitor:
     """busctl monitor in the background, collecting messages as JSON."""
 
@@ -290,6 +317,224 @@ def non_root_caller(env):
     check_eq(len(env.call(IFACE, 'get_log_pages', 'sssssss', *ARGS_A, user='nobody')[0]), 2, 'nobody may call')
 
 
+def timed(fn):
+    t0 = time.monotonic()
+    fn()
+    return time.monotonic() - t0
+
+
+# One DC with 1000 DLPEs: each get_all_log_pages answer is ~300 kB.
+BIG_SEED = [{'tid': tid('127.0.0.1'), 'origin': 'configured',
+             'log-pages': [dlpe('127.0.0.1', 'nqn.2024-01.io.example:sub%d' % i, portid=str(i))
+                           for i in range(1000)]}]
+
+
+class Flood:
+    """flood.py as nobody: N calls of member, never reading a reply."""
+
+    def __init__(self, env, n, member, pause_ms=0):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'flood.py')
+        self.p = subprocess.Popen(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups',
+                                   sys.executable, script, env.sock, str(n), member, str(pause_ms)],
+                                  env=env.env, stdout=subprocess.PIPE, text=True)
+
+    def wait_sent(self, timeout):
+        line = [None]
+        reader = threading.Thread(target=lambda: line.__setitem__(0, self.p.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        check(line[0] and line[0].startswith('sent'), 'flooding client could not send: %r' % line[0])
+
+    def close(self):
+        self.p.kill()
+        self.p.wait()
+        self.p.stdout.close()
+
+
+@case
+@with_env(seed=SEED)
+def flooding_client(env):
+    """The issue's case: an unprivileged client sends 10 000 calls and never
+    reads a reply; everyone else is still answered at once."""
+    flood = Flood(env, 10000, 'list_controllers')
+    try:
+        flood.wait_sent(60)
+        for _ in range(5):
+            # root, and a new unprivileged sender whose uid stafd has not seen
+            for user in (None, 'nobody'):
+                dt = timed(lambda: env.list_controllers(user=user))
+                check(dt < 2.0, 'list_controllers as %s took %.1fs while a client floods' % (user or 'root', dt))
+            dt = timed(lambda: env.process_info(user='nobody'))
+            check(dt < 2.0, 'process_info took %.1fs while a client floods' % dt)
+            time.sleep(0.2)
+        check(env.stafd.poll() is None, 'stafd still running')
+    finally:
+        flood.close()
+    env.list_controllers(user='nobody')
+
+
+@case
+@with_env(seed=BIG_SEED)
+def flooding_client_loop(env):
+    """A client that keeps asking for big answers and never reads them until
+    dbus-daemon stops taking stafd's messages: the event loop must not wait
+    on the bus (signals, timers, uevents go on).  A synchronous credentials
+    query froze it for 25 s per call here."""
+    flood = Flood(env, 30000, 'get_all_log_pages', pause_ms=1)
+    others = []
+    try:
+        time.sleep(4)   # ~300 kB answers at ~1 kHz: dbus-daemon's 127 MB are gone after ~0.5 s
+        # Calls that need the caller's uid while the bus is clogged.
+        others = [subprocess.Popen(['busctl', '--system', 'call', BUSNAME, OBJPATH, IFACE, 'list_controllers',
+                                    'b', 'false'], env=env.env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL) for _ in range(3)]
+        time.sleep(0.5)
+        n = env.read_log().count('Reloaded')
+        env.stafd.send_signal(signal.SIGHUP)
+        wait_for(lambda: env.read_log().count('Reloaded') > n, 2, 'a reload while a client clogs the bus')
+        check_eq(env.stop(timeout=5), 0, 'prompt, clean stop while a client clogs the bus')
+    finally:
+        flood.close()
+        for p in others:
+            p.kill()
+            p.wait()
+
+
+@case
+@with_env(seed=SEED)
+def bus_restarted(env):
+    """dbus-daemon goes away and comes back on the same socket: stafd exits
+    non-zero (so Restart=on-failure restarts it) after saving its cache, and
+    a new stafd owns the name on the new bus."""
+    env.list_controllers()
+    cfg = env.bus.args[-1].split('=', 1)[1]
+    env.bus.kill()
+    env.bus.wait()
+    try:
+        rc = env.stafd.wait(10)
+    except subprocess.TimeoutExpired:
+        raise Failure('stafd keeps running deaf after losing the bus')
+    check(rc != 0, 'exit status after losing the bus is %d, not an error' % rc)
+    check('Lost the connection to the system bus' in env.read_log(), 'the loss is logged')
+    env.stop()
+    with open(env.cache) as f:
+        check_eq(len(json.load(f)['controllers']), 2, 'cache saved on the way out')
+    os.unlink(env.sock)
+    env.bus = subprocess.Popen(['dbus-daemon', '--nofork', '--nopidfile', '--config-file=' + cfg],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(env.sock), 10, 'new dbus-daemon socket')
+    os.chmod(env.sock, 0o777)
+    env.start()
+    check_eq(sorted(c['traddr'] for c in env.list_controllers()), ['127.0.0.1', '::1'], 'served again')
+
+
+def rchar(pid):
+    try:
+        with open('/proc/%d/io' % pid) as f:
+            return int(f.read().split('rchar:')[1].split()[0])
+    except (OSError, IndexError):
+        return -1
+
+
+@case
+@with_env(conf=CONF + '# a long configuration takes a while to read\n' * 200000, start=False)
+def early_sighup(env):
+    """A SIGHUP while stafd reads its configuration, in its first
+    milliseconds, is a reload like any other, not death."""
+    if WRAPPER:
+        return  # valgrind reads megabytes itself before stafd's main() runs
+    for _ in range(3):
+        p = env.start(wait=False)
+        # rchar passes 1 MB only while the 9 MB stafd.conf is being read.
+        wait_for(lambda: rchar(p.pid) > 1 << 20 or p.poll() is not None, 10, 'stafd reading its configuration')
+        n = env.read_log().count('Reloaded')
+        p.send_signal(signal.SIGHUP)
+        wait_for(lambda: env.name_owned() or p.poll() is not None, 30, 'stafd on the bus')
+        check(p.poll() is None, 'stafd died of a SIGHUP sent while it read its configuration (status %s)'
+              % p.returncode)
+        wait_for(lambda: env.read_log().count('Reloaded') > n, 10, 'the early SIGHUP handled as a reload')
+        check_eq(env.stop(), 0, 'clean exit')
+
+
+def cached_traddrs(env):
+    try:
+        with open(env.cache) as f:
+            return sorted(c['tid']['traddr'] for c in json.load(f)['controllers'])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@case
+@with_env(start=False)
+def cache_saves_coalesced(env):
+    """A burst of changes costs one cache rewrite per second, not one each;
+    the last state is on disk within the bound; a stop right after a change
+    saves every DC (never the emptied set)."""
+    env.start(['--tron'])
+    extra = CONF + 'controller=transport=tcp;traddr=127.0.0.3;trsvcid=4420\n'
+    wait_for(lambda: cached_traddrs(env) == ['127.0.0.1', '::1'], 5, 'first save')
+    saves0 = env.read_log().count('Saved ')
+    t0 = time.monotonic()
+    for i in range(40):
+        env.write_conf(extra if i % 2 == 0 else CONF)
+        n = env.read_log().count('Reloaded')
+        env.stafd.send_signal(signal.SIGHUP)
+        wait_for(lambda: env.read_log().count('Reloaded') > n, 10, 'reload %d' % i)
+        # Each reload adds or removes 127.0.0.3: a change to save.
+        want = ['127.0.0.1', '127.0.0.3', '::1'] if i % 2 == 0 else ['127.0.0.1', '::1']
+        wait_for(lambda: sorted(c['traddr'] for c in env.list_controllers()) == want, 10, 'state %d' % i)
+    dt = time.monotonic() - t0
+    wait_for(lambda: cached_traddrs(env) == ['127.0.0.1', '::1'], 2.5, 'the last state saved within the bound')
+    saves = env.read_log().count('Saved ') - saves0
+    check(saves <= dt + 2, '%d cache saves for 40 changes in %.1fs' % (saves, dt))
+    # A change, then at once a stop: the stop's save has every DC.
+    env.write_conf(extra)
+    n = env.read_log().count('Reloaded')
+    env.stafd.send_signal(signal.SIGHUP)
+    wait_for(lambda: env.read_log().count('Reloaded') > n, 10, 'last reload')
+    wait_for(lambda: len(env.list_controllers()) == 3, 10, 'third DC')
+    env.stafd.send_signal(signal.SIGTERM)
+    env.stafd.send_signal(signal.SIGHUP)   # during the stop: ignored
+    check_eq(env.stop(), 0, 'clean exit')
+    check_eq(cached_traddrs(env), ['127.0.0.1', '127.0.0.3', '::1'], 'cache after a stop right after a change')
+
+
+@case
+@with_env(start=False)
+def invalid_utf8(env):
+    """A byte that is not UTF-8 in a controller= field and a "\\ud800" escape
+    in a cache entry: every method keeps answering everyone, with valid
+    UTF-8, and the cache stafd writes back is valid UTF-8."""
+    with open(env.conf, 'wb') as f:
+        f.write(CONF.encode() + b'controller=transport=tcp;traddr=127.0.0.4;trsvcid=8009;nqn=nqn.2024-01.io.ex:\xff\xfe\n')
+    with open(env.cache, 'w') as f:
+        f.write('{"format": "stafd-last-known-config", "version": 1, "controllers": [{"tid": {"transport": "tcp", '
+                '"traddr": "127.0.0.1", "trsvcid": "8009", "subsysnqn": "%s", "host-traddr": "", '
+                '"host-iface": "", "host-nqn": "%s"}, "origin": "discovered", "log-pages": [{"trtype": "tcp", '
+                '"adrfam": "ipv4", "traddr": "127.0.0.1", "trsvcid": "4420", "subnqn": "nqn.x:\\ud800\\udfff", '
+                '"subtype": "nvme", "treq": "not specified", "portid": "1", "cntlid": "65535", "asqsz": "32", '
+                '"eflags": "0"}]}]}' % (DISC, HOSTNQN))
+    env.start()
+    for user in (None, 'nobody'):
+        for detailed in (False, True):
+            lst = env.list_controllers(detailed, user=user)
+            check('127.0.0.1' in [c['traddr'] for c in lst], 'list_controllers answers (%s)' % user)
+            env.get_all(detailed, user=user)
+        pages = env.call(IFACE, 'get_log_pages', 'sssssss', *ARGS_A, user=user)[0]
+        check_eq(len(pages), 1, 'get_log_pages of the DC with the bad cache entry')
+        check(pages[0]['subnqn'].startswith('nqn.x:'), 'subnqn kept, repaired: %r' % pages[0]['subnqn'])
+        json.loads(env.call(IFACE_DBG, 'controller_info', 'sssssss', *ARGS_A, user=user)[0])
+        env.process_info(user=user)
+    for args in (['ls'], ['ls', '-d'], ['adlp', '-d'], ['status']):
+        r = env.stafctl(*args)
+        check_eq(r.returncode, 0, 'stafctl %s' % ' '.join(args))
+    check_eq(env.stop(), 0, 'clean exit')
+    with open(env.cache, 'rb') as f:
+        raw = f.read()
+    raw.decode('utf-8')     # strict: raises on anything invalid
+    check(b'\\ud800' not in raw, 'the surrogate escape is not written back')
+
+
 @case
 @with_env()
 def reload(env):
@@ -308,18 +553,28 @@ def reload(env):
         # A malformed file keeps the daemon running, with warnings.
         env.write_conf('[Global]\nkato=banana\nthis is not ini\n[Controllers]\ncontroller=nonsense\n')
         env.stafd.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
-        check(env.stafd.poll() is None, 'stafd survives a malformed file')
-        check('banana' in env.read_log(), 'warning names the bad value')
+        wait_for(lambda: 'banana' in env.read_log(), 10, 'warning naming the bad value')
+        holds(lambda: env.stafd.poll() is None, 1, 'stafd survives a malformed file')
         env.list_controllers()
-        # A storm of reloads.
+
+        def reloads():
+            return env.read_log().count('Reloaded ')
+        # 100 SIGHUPs, each one a reload.
         env.write_conf(CONF)
+        for i in range(100):
+            n = reloads()
+            env.stafd.send_signal(signal.SIGHUP)
+            wait_for(lambda: reloads() == n + 1, 10, 'reload %d of 100' % (i + 1))
+        # A burst: signals that arrive while one is pending merge, but at
+        # least one reload happens and the daemon takes them all.
+        n = reloads()
         for _ in range(100):
             env.stafd.send_signal(signal.SIGHUP)
-            time.sleep(0.01)
+        wait_for(lambda: reloads() > n, 10, 'a reload after a burst of 100 SIGHUPs')
+        check(reloads() - n <= 100, 'no more reloads than SIGHUPs')
         wait_for(lambda: sorted(c['traddr'] for c in env.list_controllers()) == ['127.0.0.1', '::1'], 10,
-                 'state after 100 SIGHUPs')
-        check(env.stafd.poll() is None, 'stafd survives 100 SIGHUPs')
+                 'state after the SIGHUPs')
+        holds(lambda: env.stafd.poll() is None, 1, 'stafd survives 200 SIGHUPs')
     finally:
         mon.close()
 
@@ -339,9 +594,9 @@ def cache_survives_restart(env):
 @case
 @with_env(start=False)
 def corrupt_cache_ignored(env):
-    for junk in ['{"format": "stafd-last-known-config", "version": 1, "controllers": [', 'not json at all',
-                 '{"some": "other program"}', '\x00\xff' * 100]:
-        with open(env.cache, 'w', errors='surrogateescape') as f:
+    for junk in [b'{"format": "stafd-last-known-config", "version": 1, "controllers": [', b'not json at all',
+                 b'{"some": "other program"}', b'\x00\xff' * 100, b'\xff\xfe{"format": "\xc0\xaf"}']:
+        with open(env.cache, 'wb') as f:
             f.write(junk)
         env.start()
         check_eq(sorted(c['traddr'] for c in env.list_controllers()), ['127.0.0.1', '::1'],

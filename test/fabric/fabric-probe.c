@@ -8,7 +8,7 @@
  *                [--adopt] [--find] [--disconnect] [--debug]
  *                TRANSPORT TRADDR TRSVCID [SUBSYSNQN]
  *
- * --adopt looks for an existing controller first (fabric_find_existing) and
+ * --adopt looks for an existing controller first (sysfs_find_existing) and
  * uses it instead of connecting ("adopt: nvmeN" / "adopt: none").
  *
  * Output, one item per line, for the scenario to grep:
@@ -54,18 +54,18 @@ static void print_info(const char *what, const FabricCtrlInfo *i) {
                what, i->device, i->cntrltype, i->dctype, i->model, i->serial, i->hostnqn, i->hostid);
 }
 
-static void on_disconnect(FabricOp *op, int error, void *result, void *userdata) {
+static void on_disconnect(FabricOp *op, int error, unsigned status, void *result, void *userdata) {
         Probe *p = userdata;
         char buf[256];
 
         if (error)
-                printf("disconnect: error %s\n", fabric_strerror(error, buf, sizeof(buf)));
+                printf("disconnect: error %s\n", fabric_strerror(error, status, buf, sizeof(buf)));
         else
                 printf("disconnect: ok\n");
         finish(p, error ? 1 : 0);
 }
 
-static void on_dlp(FabricOp *op, int error, void *result, void *userdata) {
+static void on_dlp(FabricOp *op, int error, unsigned status, void *result, void *userdata) {
         _cleanup_(dlp_freep) Dlp *d = NULL;
         Probe *p = userdata;
         FabricDlpResult *res = result;
@@ -73,7 +73,7 @@ static void on_dlp(FabricOp *op, int error, void *result, void *userdata) {
         int r;
 
         if (error) {
-                printf("dlp: error %s\n", fabric_strerror(error, buf, sizeof(buf)));
+                printf("dlp: error %s\n", fabric_strerror(error, status, buf, sizeof(buf)));
                 p->status = 1;
         } else {
                 d = TAKE_PTR(res->dlp);
@@ -100,14 +100,14 @@ static void on_dlp(FabricOp *op, int error, void *result, void *userdata) {
                 finish(p, 1);
 }
 
-static void on_register(FabricOp *op, int error, void *result, void *userdata) {
+static void on_register(FabricOp *op, int error, unsigned status, void *result, void *userdata) {
         Probe *p = userdata;
         char buf[256];
         int r;
 
         /* nvmet has no DIM: an error here is expected and not fatal. */
         if (error)
-                printf("register: error %s\n", fabric_strerror(error, buf, sizeof(buf)));
+                printf("register: error %s\n", fabric_strerror(error, status, buf, sizeof(buf)));
         else
                 printf("register: ok\n");
         fflush(stdout);
@@ -117,26 +117,26 @@ static void on_register(FabricOp *op, int error, void *result, void *userdata) {
                 finish(p, 1);
 }
 
-static void on_info(FabricOp *op, int error, void *result, void *userdata) {
+static void on_info(FabricOp *op, int error, unsigned status, void *result, void *userdata) {
         Probe *p = userdata;
         char buf[256];
         int r;
 
         if (error)
-                printf("info-async: error %s\n", fabric_strerror(error, buf, sizeof(buf)));
+                printf("info-async: error %s\n", fabric_strerror(error, status, buf, sizeof(buf)));
         else
                 print_info("info-async", result);
 
         if (p->find) {
                 char dev[32];
 
-                r = fabric_find_existing(&p->host, &p->tid, dev, sizeof(dev));
+                r = sysfs_find_existing(&p->tid, p->host.hostnqn, NULL, NULL, dev, sizeof(dev));
                 if (r > 0)
                         printf("find: %s\n", dev);
                 else if (r == 0)
                         printf("find: none\n");
                 else
-                        printf("find: error %s\n", fabric_strerror(r, buf, sizeof(buf)));
+                        printf("find: error %s\n", fabric_strerror(r, 0, buf, sizeof(buf)));
                 if (r <= 0 || !streq(dev, p->device))
                         p->status = 1;
         }
@@ -147,14 +147,14 @@ static void on_info(FabricOp *op, int error, void *result, void *userdata) {
                 finish(p, 1);
 }
 
-static void on_connect(FabricOp *op, int error, void *result, void *userdata) {
+static void on_connect(FabricOp *op, int error, unsigned status, void *result, void *userdata) {
         Probe *p = userdata;
         const FabricCtrlInfo *info = result;
         char buf[256];
         int r;
 
         if (error) {
-                printf("connect: error %s\n", fabric_strerror(error, buf, sizeof(buf)));
+                printf("connect: error %s\n", fabric_strerror(error, status, buf, sizeof(buf)));
                 return finish(p, 1);
         }
         printf("connect: ok %s\n", info->device);
@@ -268,13 +268,13 @@ int main(int argc, char *argv[]) {
         r = sd_event_default(&p.event);
         if (r < 0)
                 return 1;
-        r = fabric_new(&p.fabric, p.event, 2);
+        r = fabric_new(&p.fabric, p.event, &(FabricLanes) { 1, 1 });
         if (r < 0)
                 return 1;
         fabric_set_debug(p.fabric, debug);
 
         if (p.adopt) {
-                r = fabric_find_existing(&p.host, &p.tid, p.device, sizeof(p.device));
+                r = sysfs_find_existing(&p.tid, p.host.hostnqn, NULL, NULL, p.device, sizeof(p.device));
                 printf("adopt: %s\n", r > 0 ? p.device : "none");
         }
         if (p.adopt && r > 0)

@@ -6,7 +6,9 @@
 
 #include "cache.h"
 #include "json.h"
+#include "json-tree.h"
 #include "macro.h"
+#include "utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,6 +23,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 for (size_t i = 0; i < n; i++) {
                         _cleanup_json_ struct json_object *o = json_object_new_object();
 
+                        const Tid *t = &entries[i].tid;
+
+                        /* Everything loaded can reach D-Bus. */
+                        if (!utf8_is_valid(t->transport) || !utf8_is_valid(t->traddr) ||
+                            !utf8_is_valid(t->trsvcid) || !utf8_is_valid(t->subsysnqn) ||
+                            !utf8_is_valid(t->host_traddr) || !utf8_is_valid(t->host_iface) ||
+                            !utf8_is_valid(t->host_nqn))
+                                __builtin_trap();
+                        for (size_t j = 0; entries[i].dlp && j < entries[i].dlp->n; j++)
+                                for (unsigned k = 0; k < _DLPE_N_KEYS; k++)
+                                        if (!utf8_is_valid(dlpe_get(entries[i].dlp->entries[j], k)))
+                                                __builtin_trap();
                         free(tid_to_string(&entries[i].tid));
                         if (o)
                                 (void) json_add_tid(o, &entries[i].tid);

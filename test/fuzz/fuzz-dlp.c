@@ -6,6 +6,7 @@
 
 #include "dlp.h"
 #include "json.h"
+#include "json-tree.h"
 #include "macro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,7 +24,7 @@ static int src_read(void *ud, uint64_t offset, void *buf, size_t len, bool rae) 
         s->reads++;
         /* mode bits: fail some read, or perturb genctr on header reads */
         if ((s->mode & 0x80) && s->reads == (unsigned) (s->mode & 0x7) + 1)
-                return (s->mode & 0x40) ? -EIO : 0x4002;
+                return (s->mode & 0x40) ? -EIO : -EREMOTEIO;
         memset(buf, 0, len);
         if (offset < s->size)
                 memcpy(buf, s->data + offset, s->size - offset < len ? s->size - offset : len);

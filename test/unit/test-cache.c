@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -14,7 +15,9 @@
 
 #include "cache.h"
 #include "json.h"
+#include "json-tree.h"
 #include "macro.h"
+#include "utf8.h"
 
 static char dir[] = "/tmp/test-cache-XXXXXX";
 static char path[256];
@@ -167,6 +170,223 @@ static void test_corrupt(void **state) {
         free(err);
 }
 
+/* ASan keeps freed memory in quarantine: peak RSS means nothing there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MEANINGFUL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_MEANINGFUL 0
+#endif
+#endif
+#ifndef RSS_MEANINGFUL
+#define RSS_MEANINGFUL 1
+#endif
+
+/* Peak RSS of this process since the last reset, in kB (VmHWM). */
+static long peak_rss_kb(bool reset) {
+        char line[256];
+        long kb = -1;
+        FILE *f;
+
+        if (reset) {
+                f = fopen("/proc/self/clear_refs", "we");
+                assert_non_null(f);
+                fputs("5", f);
+                fclose(f);
+        }
+        f = fopen("/proc/self/status", "re");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+                        break;
+        fclose(f);
+        return kb;
+}
+
+static char *repeat_doc(const char *head, const char *item, size_t n, const char *tail) {
+        size_t hl = strlen(head), il = strlen(item), tl = strlen(tail), len = hl + n * (il + 1) + tl;
+        char *t = malloc(len + 1), *p = t;
+
+        assert_non_null(t);
+        p = stpcpy(p, head);
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        *p++ = ',';
+                p = stpcpy(p, item);
+        }
+        p = stpcpy(p, tail);
+        return t;
+}
+
+/* 3 MB of "{}" used to build a json-c tree of ~780 MB.  Now a load costs
+ * the result plus one small piece at a time. */
+static void test_load_memory_bounded(void **state) {
+        static const char head[] = "{\"format\": \"stafd-last-known-config\", \"version\": 1, \"controllers\": [";
+        static const char tid[] = "{\"tid\": {\"transport\": \"tcp\", \"traddr\": \"1.1.1.1\", \"trsvcid\": \"8009\", "
+                                  "\"subsysnqn\": \"nqn.d\", \"host-traddr\": \"\", \"host-iface\": \"\", "
+                                  "\"host-nqn\": \"nqn.h\"}, \"origin\": \"configured\", \"log-pages\": [";
+        _cleanup_free_ char *a = NULL, *b = NULL, *h = NULL, *c = NULL;
+        CacheEntry *out = NULL;
+        size_t n = 0;
+        char *err = NULL;
+        long base, peak;
+
+        a = repeat_doc(head, "{}", 1000000, "]}");
+        assert_true(asprintf(&h, "%s%s", head, tid) > 0);
+        b = repeat_doc(h, "{}", 1000000, "]}]}");
+        /* Deep nesting inside an entry is refused, not recursed into. */
+        c = repeat_doc(h, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 1, "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}]}");
+
+        base = peak_rss_kb(true);
+        assert_true(base > 0);
+        assert_int_equal(cache_load_from_string(a, strlen(a), &out, &n, &err), 0);
+        assert_int_equal(n, 0);
+        cache_entries_free(out, n);
+        peak = peak_rss_kb(false);
+        fprintf(stderr, "1M {} controllers (%zu bytes): peak RSS +%ld kB\n", strlen(a), peak - base);
+        assert_true(!RSS_MEANINGFUL || peak - base < 16 * 1024);
+
+        base = peak_rss_kb(true);
+        assert_int_equal(cache_load_from_string(b, strlen(b), &out, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(out[0].dlp->n, 0);
+        cache_entries_free(out, n);
+        peak = peak_rss_kb(false);
+        fprintf(stderr, "1M {} DLPEs (%zu bytes): peak RSS +%ld kB\n", strlen(b), peak - base);
+        assert_true(!RSS_MEANINGFUL || peak - base < 16 * 1024);
+
+        assert_int_equal(cache_load_from_string(c, strlen(c), &out, &n, &err), -EBADMSG);
+        assert_non_null(strstr(err, "nested too deeply"));
+        free(err);
+}
+
+/* Every string of a loaded entry can go to D-Bus: bytes that are not UTF-8
+ * (raw, or from a \u escape of a lone surrogate) are not loaded. */
+static void test_load_not_utf8(void **state) {
+        static const char doc[] =
+                "{\"format\": \"stafd-last-known-config\", \"version\": 1, \"controllers\": ["
+                /* 0: traddr with a raw 0xff: skipped */
+                "{\"tid\": {\"transport\": \"tcp\", \"traddr\": \"1.1.1.\xff\", \"trsvcid\": \"8009\", "
+                "\"subsysnqn\": \"nqn.d\", \"host-traddr\": \"\", \"host-iface\": \"\", \"host-nqn\": \"nqn.h\"}, "
+                "\"origin\": \"configured\"},"
+                /* 1: a lone surrogate escape in the NQN, a raw byte in one DLPE, a NUL escape in another */
+                "{\"tid\": {\"transport\": \"tcp\", \"traddr\": \"2.2.2.2\", \"trsvcid\": \"8009\", "
+                "\"subsysnqn\": \"nqn.\\ud800\", \"host-traddr\": \"\", \"host-iface\": \"\", \"host-nqn\": \"nqn.h\"}, "
+                "\"origin\": \"configured\", \"log-pages\": ["
+                "{\"trtype\": \"tcp\", \"adrfam\": \"ipv4\", \"traddr\": \"3.3.3.3\", \"trsvcid\": \"4420\", "
+                "\"subnqn\": \"nqn.s\xc3\", \"subtype\": \"nvme\", \"treq\": \"not specified\", \"portid\": \"1\", "
+                "\"cntlid\": \"1\", \"asqsz\": \"32\", \"eflags\": \"0\"},"
+                "{\"trtype\": \"tcp\", \"adrfam\": \"ipv4\", \"traddr\": \"3.3.3.3\", \"trsvcid\": \"4420\", "
+                "\"subnqn\": \"nqn.s\\u0000x\", \"subtype\": \"nvme\", \"treq\": \"not specified\", \"portid\": \"1\", "
+                "\"cntlid\": \"1\", \"asqsz\": \"32\", \"eflags\": \"0\"},"
+                "{\"trtype\": \"tcp\", \"adrfam\": \"ipv4\", \"traddr\": \"3.3.3.3\", \"trsvcid\": \"4420\", "
+                "\"subnqn\": \"nqn.s\\u00e9\", \"subtype\": \"nvme\", \"treq\": \"not specified\", \"portid\": \"1\", "
+                "\"cntlid\": \"1\", \"asqsz\": \"32\", \"eflags\": \"0\"}]}"
+                "]}";
+        CacheEntry *out = NULL;
+        size_t n = 0;
+        char *err = NULL;
+
+        assert_int_equal(cache_load_from_string(doc, strlen(doc), &out, &n, &err), 0);
+        /* The surrogate entry is either refused or loaded as valid UTF-8
+         * (json-c 0.16 turns it into U+FFFD). */
+        for (size_t i = 0; i < n; i++) {
+                assert_true(utf8_is_valid(out[i].tid.traddr));
+                assert_true(utf8_is_valid(out[i].tid.subsysnqn));
+                assert_string_equal(out[i].tid.traddr, "2.2.2.2");
+                assert_int_equal(out[i].dlp->n, 1);
+                assert_string_equal(dlpe_get(out[i].dlp->entries[0], DLPE_SUBNQN), "nqn.s\xc3\xa9");
+        }
+        assert_true(n <= 1);
+        cache_entries_free(out, n);
+}
+
+/* A FIFO at the cache path (or a symlink to one) is refused at once. */
+static void test_fifo_refused(void **state) {
+        char fifo[300], link[300];
+        CacheEntry *out = NULL;
+        size_t n = 0;
+        char *err = NULL;
+
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        snprintf(link, sizeof(link), "%s/fifo-link", dir);
+        unlink(path);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(symlink(fifo, path), 0);
+        alarm(10);
+        assert_int_equal(cache_load(path, &out, &n, &err), -EBADMSG);
+        assert_non_null(err);
+        assert_string_equal(err, "not a regular file");
+        free(err);
+        alarm(0);
+        unlink(path);
+        unlink(fifo);
+        (void) link;
+}
+
+/* Temp files of interrupted saves are removed; nothing else is. */
+static void test_stale_temp_removed(void **state) {
+        static const char * const stale[] = {
+                ".last-known-config.json.AbC123", ".last-known-config.json.zzzzzz",
+        };
+        static const char * const kept[] = {
+                "last-known-config.json", ".last-known-config.json.short", ".last-known-config.json.toolong1",
+                ".other.json.AbC123", "last-known-config.json.AbC123",
+        };
+        char p[512], target[512];
+        struct stat st;
+
+        write_file("{}", 2);
+        for (size_t i = 0; i < ELEMENTSOF(stale); i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, stale[i]);
+                assert_int_equal(close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+        }
+        for (size_t i = 1; i < ELEMENTSOF(kept); i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, kept[i]);
+                assert_int_equal(close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+        }
+        /* A symlink with a temp name is not ours: left alone, target too. */
+        snprintf(target, sizeof(target), "%s/target", dir);
+        assert_int_equal(close(open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+        snprintf(p, sizeof(p), "%s/.last-known-config.json.LiNk00", dir);
+        assert_int_equal(symlink(target, p), 0);
+
+        assert_int_equal(cache_remove_stale_temp(path), (int) ELEMENTSOF(stale));
+        for (size_t i = 0; i < ELEMENTSOF(stale); i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, stale[i]);
+                assert_int_equal(lstat(p, &st), -1);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(kept); i++) {
+                snprintf(p, sizeof(p), "%s/%s", dir, kept[i]);
+                assert_int_equal(lstat(p, &st), 0);
+                unlink(p);
+        }
+        snprintf(p, sizeof(p), "%s/.last-known-config.json.LiNk00", dir);
+        assert_int_equal(lstat(p, &st), 0);
+        unlink(p);
+        unlink(target);
+        assert_int_equal(cache_remove_stale_temp(path), 0);
+        assert_int_equal(count_files(), 0);
+}
+
+/* A document the loader would refuse is never written. */
+static void test_save_too_large(void **state) {
+        _cleanup_free_ char *big = NULL;
+        CacheEntry e = { .origin = (char *) "configured" };
+        size_t len = CACHE_MAX_SIZE;
+
+        /* One huge but valid string field makes the document too large. */
+        big = malloc(len + 1);
+        assert_non_null(big);
+        memset(big, 'a', len);
+        big[len] = '\0';
+        assert_int_equal(tid_init(&e.tid, "tcp", "1.1.1.1", "8009", big, NULL, NULL, NULL, NULL, false), 0);
+        unlink(path);
+        assert_int_equal(cache_save(path, &e, 1), -EFBIG);
+        assert_int_equal(count_files(), 0);
+        tid_done(&e.tid);
+}
+
 static void test_bad_entries_skipped(void **state) {
         const char *text =
                 "{\"format\": \"stafd-last-known-config\", \"version\": 1, \"controllers\": ["
@@ -289,6 +509,11 @@ int main(void) {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_corrupt),
                 cmocka_unit_test(test_bad_entries_skipped),
+                cmocka_unit_test(test_fifo_refused),
+                cmocka_unit_test(test_load_memory_bounded),
+                cmocka_unit_test(test_load_not_utf8),
+                cmocka_unit_test(test_stale_temp_removed),
+                cmocka_unit_test(test_save_too_large),
                 cmocka_unit_test(test_save_failure_cleans_up),
                 cmocka_unit_test(test_from_string),
                 cmocka_unit_test(test_json_shapes),

@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "json.h"
 #include "macro.h"
 #include "strv.h"
+#include "utf8.h"
 
 static Conf *parse(const char *text) {
         Conf *c = NULL;
@@ -62,6 +65,8 @@ static void assert_defaults(const Conf *c) {
         assert_true(c->zeroconf);
         assert_true(c->persistent_connections);
         assert_int_equal(c->zeroconf_persistence_sec, 72 * 3600);
+        assert_int_equal(c->max_referrals_per_dc, 64);
+        assert_int_equal(c->max_dcs, 512);
         assert_int_equal(c->n_controllers, 0);
         assert_int_equal(c->n_excludes, 0);
 }
@@ -326,6 +331,14 @@ static void test_invalid_values(void **state) {
                   "using default true" },
                 { "Discovery controller connection management", "zeroconf-connections-persistence",
                   "forever", "using default 72 hours" },
+                { "Discovery controller connection management", "max-referrals-per-dc", "16385",
+                  "must be within 0..16384, using default 64" },
+                { "Discovery controller connection management", "max-referrals-per-dc", "-1",
+                  "using default 64" },
+                { "Discovery controller connection management", "max-dcs", "0",
+                  "must be within 1..1000000, using default 512" },
+                { "Discovery controller connection management", "max-dcs", "lots",
+                  "not a number, using default 512" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
@@ -585,6 +598,123 @@ static void test_persistence_key(void **state) {
         assert_int_equal(c->zeroconf_persistence_sec, 3 * 86400 + 5 * 3600);
 }
 
+/* A span that would overflow in microseconds is clamped, with a warning. */
+static void test_persistence_clamped(void **state) {
+        _cleanup_(conf_freep) Conf *c = parse(
+                "[Discovery controller connection management]\n"
+                "zeroconf-connections-persistence = 9223372036854775807\n");
+
+        assert_one_warning(c->warnings, "stafd.conf:2:", "longer than the maximum", NULL);
+        assert_int_equal(c->zeroconf_persistence_sec, CONF_TIMESPAN_MAX_SEC);
+        /* Even added to a monotonic clock of a century, no overflow. */
+        assert_true(usec_add(100 * 365 * 86400ULL * USEC_PER_SEC, usec_from_sec(c->zeroconf_persistence_sec)) <
+                    USEC_INFINITY / 2);
+        /* And where multiplied, a bad value saturates rather than wraps. */
+        assert_int_equal(usec_from_sec(INT64_MAX), USEC_INFINITY);
+        assert_int_equal(usec_from_sec(-1), USEC_INFINITY);
+        assert_int_equal(usec_from_sec(3), 3 * USEC_PER_SEC);
+        assert_int_equal(usec_add(USEC_INFINITY - 1, 2), USEC_INFINITY);
+        assert_int_equal(usec_add(1, 2), 3);
+}
+
+static void test_limits_keys(void **state) {
+        _cleanup_(conf_freep) Conf *d = parse("");
+        _cleanup_(conf_freep) Conf *c = parse(
+                "[Discovery controller connection management]\n"
+                "max-referrals-per-dc = 0\n"
+                "max-dcs = 1000000\n");
+
+        assert_int_equal(d->max_referrals_per_dc, 64);
+        assert_int_equal(d->max_dcs, 512);
+        assert_int_equal(n_warnings(c), 0);
+        assert_int_equal(c->max_referrals_per_dc, 0);
+        assert_int_equal(c->max_dcs, 1000000);
+}
+
+/* A byte that is not UTF-8 never gets into a controller (it would make every
+ * D-Bus answer that lists it fail); the warning shows it escaped. */
+static void test_controller_not_utf8(void **state) {
+        static const char * const bad[] = {
+                "traddr=1.2.3.4\xff", "nqn=nqn.a\xc3", "host-iface=eth\xed\xa0\x80", /* a surrogate */
+                "nqn=nqn.\xc0\xaf", /* overlong */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *text = NULL;
+                Conf *c;
+
+                assert_true(asprintf(&text, "[Controllers]\ncontroller=transport=tcp;traddr=1.1.1.1;%s\n"
+                                     "exclude=%s\n", bad[i], bad[i]) > 0);
+                c = parse(text);
+                assert_int_equal(c->n_controllers, 0);
+                assert_int_equal(c->n_excludes, 0);
+                assert_int_equal(n_warnings(c), 2);
+                assert_non_null(strstr(c->warnings[0], "not valid UTF-8, entry ignored"));
+                assert_non_null(strstr(c->warnings[0], "\\x"));
+                for (size_t j = 0; j < 2; j++)
+                        for (const char *p = c->warnings[j]; *p; p++)
+                                assert_true((unsigned char) *p >= 0x20 && (unsigned char) *p < 0x7f);
+                conf_free(c);
+        }
+        /* Valid UTF-8 is kept, and shown as it is. */
+        _cleanup_(conf_freep) Conf *c = parse("[Controllers]\ncontroller=transport=tcp;traddr=1.1.1.1;"
+                                              "host-iface=\xc3\xa9th0;f\xc3\xa4rbe=1\n");
+        assert_int_equal(c->n_controllers, 1);
+        assert_string_equal(c->controllers[0].host_iface, "\xc3\xa9th0");
+        assert_one_warning(c->warnings, "unknown key 'f\xc3\xa4rbe'", NULL);
+}
+
+/* 1 MB of garbage: a short, escaped log, not thousands of lines of raw
+ * bytes. */
+static void test_garbage_warnings_collapsed(void **state) {
+        size_t len = 1024 * 1024;
+        _cleanup_free_ char *text = malloc(len + 1);
+        _cleanup_(conf_freep) Conf *c = NULL;
+        uint32_t x = 12345;
+
+        assert_non_null(text);
+        for (size_t i = 0; i < len; i++) {
+                x = x * 1103515245 + 12345;
+                text[i] = (char) (x >> 16);
+                if (text[i] == '=' || text[i] == '[')
+                        text[i] = '\x80';
+        }
+        text[len] = '\0';
+        assert_int_equal(conf_parse_string("stafd.conf", text, len, &c), 0);
+        print_warnings(c->warnings);
+        assert_true(n_warnings(c) >= 1);
+        assert_true(n_warnings(c) <= 51);
+        /* Text for the journal: valid UTF-8 (what is valid in the garbage
+         * may stay), no control characters. */
+        for (char **w = c->warnings; *w; w++) {
+                assert_true(utf8_is_valid(*w));
+                for (const char *p = *w; *p; p++)
+                        assert_true((unsigned char) *p >= 0x20 && (unsigned char) *p != 0x7f);
+        }
+}
+
+/* A run of the same warning becomes one line with a count. */
+static void test_repeated_warnings_collapsed(void **state) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_(conf_freep) Conf *c = NULL;
+        FILE *f;
+        size_t size;
+
+        f = open_memstream(&text, &size);
+        assert_non_null(f);
+        fputs("[Global]\n", f);
+        for (int i = 0; i < 1000; i++)
+                fprintf(f, "junk line %d\n", i);
+        fputs("kato=x\n", f);
+        fclose(f);
+        c = parse(text);
+        print_warnings(c->warnings);
+        assert_int_equal(n_warnings(c), 2);
+        assert_non_null(strstr(c->warnings[0], "stafd.conf:2: syntax error, no '=' in 'junk line 0'"));
+        assert_non_null(strstr(c->warnings[0], "(and 999 more like it, up to line 1001)"));
+        assert_non_null(strstr(c->warnings[1], "stafd.conf:1002: [Global] kato='x'"));
+}
+
 /* ---- sys.conf */
 
 static char tmpdir[] = "/tmp/test-conf-XXXXXX";
@@ -651,6 +781,34 @@ static void test_sysconf_literal(void **state) {
         assert_int_equal(strv_length(s->warnings), 2);
         assert_non_null(strstr(s->warnings[0], "sys.conf:5:"));
         assert_non_null(strstr(s->warnings[1], "sys.conf:6:"));
+}
+
+/* With a fallback UUID (the daemon's, from the machine id) a made-up host NQN
+ * is the same at every start, and the warning says where it comes from. */
+static void test_sysconf_stable_nqn(void **state) {
+        static const char text[] = "[Host]\nnqn=file:///nonexistent/hostnqn\nid=x\n";
+        static const char uuid[] = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
+        SysConf *a = NULL, *b = NULL, *r = NULL;
+
+        assert_int_equal(sysconf_parse_string_full("sys.conf", text, strlen(text), uuid, &a), 0);
+        assert_int_equal(sysconf_parse_string_full("sys.conf", text, strlen(text), uuid, &b), 0);
+        assert_string_equal(a->hostnqn, "nqn.2014-08.org.nvmexpress:uuid:0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0");
+        assert_string_equal(a->hostnqn, b->hostnqn);
+        assert_true(a->hostnqn_generated);
+        assert_true(a->hostnqn_stable);
+        assert_one_warning(a->warnings, "no host NQN found", a->hostnqn, "derived from the machine id", NULL);
+        /* Without one: random, and said so. */
+        assert_int_equal(sysconf_parse_string_full("sys.conf", text, strlen(text), NULL, &r), 0);
+        assert_false(r->hostnqn_stable);
+        assert_one_warning(r->warnings, "random, new at every start", NULL);
+        /* A configured NQN always wins. */
+        sysconf_free(b);
+        assert_int_equal(sysconf_parse_string_full("sys.conf", "[Host]\nnqn=nqn.x\nid=x\n", 22, uuid, &b), 0);
+        assert_string_equal(b->hostnqn, "nqn.x");
+        assert_false(b->hostnqn_generated);
+        sysconf_free(a);
+        sysconf_free(b);
+        sysconf_free(r);
 }
 
 static void test_sysconf_generated(void **state) {
@@ -734,6 +892,45 @@ static void test_conf_load(void **state) {
         assert_string_equal(c->path, path);
         assert_non_null(strstr(c->warnings[0], path));
         assert_int_equal(c->conn.kato, 30);
+}
+
+/* A FIFO (directly or behind a symlink) where a file is expected must not
+ * block: today's open() waits for a writer forever.  alarm() turns a hang
+ * into a failure. */
+static void test_fifo_never_read(void **state) {
+        _cleanup_free_ char *fifo = NULL, *link = NULL, *sys = NULL, *text = NULL;
+        _cleanup_(conf_freep) Conf *c = NULL;
+        _cleanup_(sysconf_freep) SysConf *s = NULL;
+
+        assert_true(asprintf(&fifo, "%s/fifo", tmpdir) > 0);
+        assert_true(asprintf(&link, "%s/fifo-link", tmpdir) > 0);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(symlink(fifo, link), 0);
+        alarm(10);
+
+        assert_int_equal(conf_load(fifo, &c), -EBADFD);
+        assert_int_equal(conf_load(link, &c), -EBADFD);
+        assert_null(c);
+        assert_int_equal(conf_load(tmpdir, &c), -EISDIR);
+        assert_non_null(strstr(conf_strerror(-EBADFD), "not a regular file"));
+
+        /* sys.conf itself a FIFO: an error, not a hang. */
+        assert_int_equal(sysconf_load(link, &s), -EBADFD);
+
+        /* nqn=file://FIFO: a warning naming the file, and a fallback NQN. */
+        assert_true(asprintf(&text, "[Host]\nnqn=file://%s\nid=file://%s\n", link, fifo) > 0);
+        sys = write_tmp("sys-fifo.conf", text);
+        assert_int_equal(sysconf_load(sys, &s), 0);
+        assert_true(s->hostnqn_generated);
+        assert_int_equal(strv_length(s->warnings), 2);
+        assert_non_null(strstr(s->warnings[0], link));
+        assert_non_null(strstr(s->warnings[0], "not a regular file"));
+        assert_non_null(strstr(s->warnings[1], "not a regular file"));
+        assert_null(s->hostid);
+        alarm(0);
+
+        unlink(link);
+        unlink(fifo);
 }
 
 static void test_data_files(void **state) {
@@ -839,11 +1036,18 @@ int main(void) {
                 cmocka_unit_test(test_parse_controller_direct),
                 cmocka_unit_test(test_timespan),
                 cmocka_unit_test(test_persistence_key),
+                cmocka_unit_test(test_persistence_clamped),
+                cmocka_unit_test(test_limits_keys),
                 cmocka_unit_test(test_sysconf_files),
                 cmocka_unit_test(test_sysconf_literal),
                 cmocka_unit_test(test_sysconf_generated),
+                cmocka_unit_test(test_sysconf_stable_nqn),
                 cmocka_unit_test(test_sysconf_missing),
                 cmocka_unit_test(test_conf_load),
+                cmocka_unit_test(test_controller_not_utf8),
+                cmocka_unit_test(test_garbage_warnings_collapsed),
+                cmocka_unit_test(test_repeated_warnings_collapsed),
+                cmocka_unit_test(test_fifo_never_read),
                 cmocka_unit_test(test_data_files),
                 cmocka_unit_test(test_json),
         };

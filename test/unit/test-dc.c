@@ -50,7 +50,7 @@ static FabricOp *last_op(void) {
 
 static void complete(FabricOp *op, int error, void *result) {
         assert_false(op->cancelled);
-        op->cb(op, error, result, op->userdata);
+        op->cb(op, error, 0, result, op->userdata);
 }
 
 int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams *p,
@@ -77,12 +77,39 @@ void fabric_op_cancel(FabricOp *op) {
         op->cancelled = true;
 }
 
-const char *fabric_strerror(int error, char *buf, size_t size) {
-        (void) snprintf(buf, size, "error %d", error);
+/* Operations of the fake are "running" at once: nothing to drop. */
+bool fabric_op_drop(FabricOp *op) {
+        return false;
+}
+
+static char owned[8][32];
+
+void fabric_set_owned(Fabric *f, const char *device, bool on) {
+        for (unsigned i = 0; i < ELEMENTSOF(owned); i++)
+                if (on ? !owned[i][0] : streq(owned[i], device)) {
+                        (void) snprintf(owned[i], sizeof(owned[i]), "%s", on ? device : "");
+                        return;
+                }
+}
+
+static bool is_owned(const char *device) {
+        for (unsigned i = 0; i < ELEMENTSOF(owned); i++)
+                if (streq(owned[i], device))
+                        return true;
+        return false;
+}
+
+const char *fabric_strerror(int error, unsigned status, char *buf, size_t size) {
+        (void) snprintf(buf, size, "error %d status %u", error, status);
         return buf;
 }
 
-int fabric_read_sysfs_info(const char *device, FabricCtrlInfo *ret) {
+int sysfs_attr(const char *device, const char *attr, char *buf, size_t size) {
+        buf[0] = 0;
+        return -ENOENT;
+}
+
+int sysfs_read_info(const char *device, FabricCtrlInfo *ret) {
         *ret = (FabricCtrlInfo) {};
         (void) snprintf(ret->device, sizeof(ret->device), "%s", device);
         (void) snprintf(ret->dctype, sizeof(ret->dctype), "%s", existing_dctype);
@@ -141,6 +168,7 @@ static SysConf sys = { .hostnqn = (char *) "nqn.2014-08.org.nvmexpress:uuid:test
 
 static int setup(void **state) {
         n_ops = 0;
+        memset(owned, 0, sizeof(owned));
         existing_dctype[0] = 0;
         disconnected[0] = 0;
         n_disconnects = n_saves = n_changed = n_expired = n_zombies_done = n_registered = 0;
@@ -335,8 +363,44 @@ static void test_own_connect_event_skipped(void **state) {
         assert_int_equal(n_ops, before + 1);
         assert_int_equal(last_op()->kind, OP_DLP);
         complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        /* ... and its "rediscover" twin is covered by that fetch. */
+        before = n_ops;
         dc_on_nvme_event(dc, "rediscover");
+        assert_int_equal(n_ops, before);
+        dc_free(dc);
+}
+
+/* A kernel reconnect says "rediscover" then "connected": one fetch, even
+ * when the second arrives while the first fetch runs. */
+static void test_reconnect_one_fetch(void **state) {
+        Dc *dc = make_dc(DC_ORIGIN_CONFIGURED);
+        FabricCtrlInfo i = info("nvme6", "");
+        unsigned before;
+
+        i.adopted = true;       /* no own-connect event to skip */
+        dc_start(dc);
+        complete(last_op(), 0, &i);
+        complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        assert_true(is_owned("nvme6"));
+
+        before = n_ops;
+        dc_on_nvme_event(dc, "rediscover");
+        assert_int_equal(n_ops, before + 1);
         assert_int_equal(last_op()->kind, OP_DLP);
+        dc_on_nvme_event(dc, "connected");      /* fetch still in flight */
+        complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        assert_int_equal(n_ops, before + 1);    /* no second fetch */
+
+        /* The next reconnect fetches again. */
+        dc_on_nvme_event(dc, "rediscover");
+        assert_int_equal(n_ops, before + 2);
+        complete(last_op(), 0, &(FabricDlpResult) { .dlp = dlp_with(1, false) });
+        dc_on_nvme_event(dc, "connected");
+        assert_int_equal(n_ops, before + 2);
+
+        /* Removal gives the device up: another DC may adopt it. */
+        dc_on_remove(dc);
+        assert_false(is_owned("nvme6"));
         dc_free(dc);
 }
 
@@ -481,6 +545,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_register_then_dlp, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dlp_retry_and_aen, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_own_connect_event_skipped, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reconnect_one_fetch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remove_keeps_cache, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adopt_existing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_while_connecting, setup, teardown),

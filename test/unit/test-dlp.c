@@ -232,6 +232,31 @@ static void test_new_equal_referrals(void **state) {
         assert_false(dlp_referrals_differ(a, b));
         assert_true(dlp_equal(a, a));
         assert_int_equal(dlp_append(b, NULL), -EINVAL);
+
+        /* Sets, not multisets: {r1, r1} == {r1}; {r1, r4} != {r1, r1}. */
+        {
+                _cleanup_(dlp_freep) Dlp *x = dlp_new_empty(), *y = dlp_new_empty();
+                DlpEntry *f1, *f2, *f3;
+
+                vals[DLPE_SUBNQN] = "nqn.2014-08.org.nvmexpress.discovery";
+                vals[DLPE_SUBTYPE] = "referral";
+                assert_int_equal(dlpe_new(&f1, vals), 0);
+                assert_int_equal(dlpe_new(&f2, vals), 0);
+                vals[DLPE_TRSVCID] = "8010";
+                assert_int_equal(dlpe_new(&f3, vals), 0);
+                assert_int_equal(dlp_append(x, f1), 0);
+                assert_int_equal(dlp_append(x, f2), 0);
+                assert_int_equal(dlp_append(y, f3), 0);
+                assert_true(dlp_referrals_differ(x, y));
+                assert_true(dlp_referrals_differ(y, x));
+                assert_int_equal(dlpe_new(&f3, vals), 0);
+                vals[DLPE_TRSVCID] = "8009";
+                assert_int_equal(dlp_append(x, f3), 0);   /* x = {r, r, r'} */
+                assert_int_equal(dlpe_new(&f1, vals), 0);
+                assert_int_equal(dlp_append(y, f1), 0);   /* y = {r', r} */
+                assert_false(dlp_referrals_differ(x, y));
+                assert_false(dlp_referrals_differ(y, x));
+        }
 }
 
 /* ---- dlp_fetch with a fake reader ---- */
@@ -362,14 +387,37 @@ static void test_fetch_hostile_numrec(void **state) {
 }
 
 static void test_fetch_errors(void **state) {
+        /* Reads: 1 header (rae), 2 entries (rae), 3 header (rae=false).  A
+         * failure part-way must still end with a read that clears RAE, or
+         * the DC sends no more AENs. */
         for (unsigned at = 1; at <= 3; at++) {
-                Fake f = { .fail_at = at, .fail_r = at == 2 ? 0x4002 : -EIO };
+                Fake f = { .fail_at = at, .fail_r = at == 2 ? -EREMOTEIO : -EIO };
                 Dlp *d = NULL;
 
                 f.log = raw_log(5, normal, ELEMENTSOF(normal), &f.len);
                 assert_int_equal(dlp_fetch(fake_read, &f, 3, 1000, &d, NULL, NULL), f.fail_r);
                 assert_null(d);
-                assert_int_equal(f.reads, at);
+                assert_int_equal(f.reads, at == 3 ? 3 : at + 1);
+                assert_false(f.rae[f.reads - 1]);
+                free(f.log);
+        }
+        /* In the middle of a large log (chunk 2 of 4). */
+        {
+                RawEntry r[200];
+                char addrs[200][16];
+                Fake f = { .fail_at = 3, .fail_r = -ETIMEDOUT };
+                Dlp *d = NULL;
+
+                for (int i = 0; i < 200; i++) {
+                        snprintf(addrs[i], sizeof(addrs[i]), "10.0.%d.%d", i / 250, i % 250 + 1);
+                        r[i] = (RawEntry) { .trtype = 3, .adrfam = 1, .subtype = 2, .traddr = addrs[i] };
+                }
+                f.log = raw_log(1, r, 200, &f.len);
+                assert_int_equal(dlp_fetch(fake_read, &f, 3, 1000, &d, NULL, NULL), -ETIMEDOUT);
+                assert_null(d);
+                assert_int_equal(f.reads, 4);
+                assert_true(f.rae[2]);
+                assert_false(f.rae[3]);
                 free(f.log);
         }
         assert_int_equal(dlp_fetch(NULL, NULL, 3, 10, &(Dlp *) { NULL }, NULL, NULL), -EINVAL);
@@ -404,8 +452,8 @@ static void test_key_names(void **state) {
         assert_null(dlp_key_name(_DLPE_N_KEYS));
         for (unsigned k = 0; k < _DLPE_N_KEYS; k++)
                 assert_int_equal(dlp_key_from_name(dlp_key_name(k)), k);
-        assert_int_equal(dlp_key_from_name("nope"), -1);
-        assert_int_equal(dlp_key_from_name(NULL), -1);
+        assert_int_equal(dlp_key_from_name("nope"), -EINVAL);
+        assert_int_equal(dlp_key_from_name(NULL), -EINVAL);
 }
 
 int main(void) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -71,8 +72,8 @@ static void test_minimal_match(void **state) {
         assert_false(filter_exclude_matches(&e, &tid));
 
         assert_int_equal(filter_excluded(list, 3, &tid), 2);
-        assert_int_equal(filter_excluded(list, 2, &tid), -1);
-        assert_int_equal(filter_excluded(NULL, 0, &tid), -1);
+        assert_int_equal(filter_excluded(list, 2, &tid), -ENOENT);
+        assert_int_equal(filter_excluded(NULL, 0, &tid), -ENOENT);
 }
 
 static void test_address(void **state) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "json-tree.h"
 #include "macro.h"
 
 static char *take(JsonWriter *w) {
@@ -56,6 +57,31 @@ static void test_escaping_round_trip(void **state) {
         json_object_object_foreach(o, k, v) {
                 assert_string_equal(k, nasty);
                 assert_string_equal(json_object_get_string(v), nasty);
+        }
+}
+
+/* Invalid UTF-8 never leaves the writer: each bad byte is U+FFFD; valid
+ * multi-byte characters are kept. */
+static void test_invalid_utf8(void **state) {
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                { "a\xff" "b",             "\"a\xef\xbf\xbd" "b\"" },
+                { "\xed\xa0\x80",          "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"" },  /* "\ud800" as json-c decodes it */
+                { "\xc0\xaf",              "\"\xef\xbf\xbd\xef\xbf\xbd\"" },              /* overlong '/' */
+                { "\xf4\x90\x80\x80",      "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"" },
+                { "\xe2\x82",              "\"\xef\xbf\xbd\xef\xbf\xbd\"" },              /* truncated */
+                { "caf\xc3\xa9 \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"" },
+                { "q\"\xff",               "\"q\\\"\xef\xbf\xbd\"" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                JsonWriter w = {};
+                _cleanup_free_ char *s = NULL;
+
+                json_writer_string(&w, cases[i].in);
+                s = take(&w);
+                assert_string_equal(s, cases[i].out);
         }
 }
 
@@ -126,6 +152,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_shapes),
                 cmocka_unit_test(test_escaping_round_trip),
+                cmocka_unit_test(test_invalid_utf8),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_dlp_matches_json_c),
         };

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "conf.h"
@@ -63,12 +64,19 @@ static void test_configured_excluded_filtered(void **state) {
         assert_string_equal(s.items[0].tid.host_nqn, HOST);
         assert_int_equal(s.items[0].origin, DC_ORIGIN_CONFIGURED);
         assert_non_null(s.items[0].conf);
-        /* One message each for the excluded, filtered and invalid ones. */
+        /* One message each for the excluded and filtered ones; the invalid
+         * one is an outcome naming the field (the daemon logs it once). */
         assert_non_null(s.messages);
         assert_non_null(s.messages[0]);
         assert_non_null(s.messages[1]);
-        assert_non_null(s.messages[2]);
-        assert_null(s.messages[3]);
+        assert_null(s.messages[2]);
+        assert_int_equal(s.conf_out[0].verdict, CANDIDATE_ADDED);
+        assert_int_equal(s.conf_out[1].verdict, CANDIDATE_EXCLUDED);
+        assert_int_equal(s.conf_out[2].verdict, CANDIDATE_FILTERED);
+        assert_int_equal(s.conf_out[3].verdict, CANDIDATE_INVALID);
+        assert_string_equal(tid_field_names[s.conf_out[3].field], "traddr");
+        assert_non_null(s.conf_out[3].reason);
+        assert_int_equal(s.conf_out[4].verdict, CANDIDATE_DUPLICATE);
         candidates_done(&s);
 }
 
@@ -106,6 +114,94 @@ static void test_referral_and_discovered_priority(void **state) {
         dlpe_free(r1);
         dlpe_free(r2);
         dlpe_free(r3);
+}
+
+/* Issue 11: a TRSVCID carrying ",traddr=" never becomes a candidate, even
+ * when the smuggled address is excluded (the check comes first). */
+static void test_referral_smuggling(void **state) {
+        _cleanup_(conf_freep) Conf *c = parse("[Controllers]\nexclude=transport=tcp;traddr=127.0.0.3\n");
+        DlpEntry *r1 = referral("127.0.0.2", "8011,traddr=127.0.0.3"), *r2 = referral("127.0.0.2", "8011");
+        ReferralSource refs[2];
+        CandidateSet s = {};
+        Tid parent;
+
+        assert_int_equal(tid_init(&parent, "tcp", "127.0.0.1", NULL, NULL, NULL, NULL, NULL, HOST, false), 0);
+        refs[0] = (ReferralSource) { r1, &parent };
+        refs[1] = (ReferralSource) { r2, &parent };
+        assert_int_equal(candidates_build(&s, c, HOST, refs, 2, NULL, 0), 0);
+        assert_int_equal(s.n, 1);
+        assert_string_equal(s.items[0].tid.trsvcid, "8011");
+        assert_int_equal(s.ref_out[0].verdict, CANDIDATE_INVALID);
+        assert_string_equal(tid_field_names[s.ref_out[0].field], "trsvcid");
+        assert_int_equal(s.ref_out[1].verdict, CANDIDATE_ADDED);
+        candidates_done(&s);
+        tid_done(&parent);
+        dlpe_free(r1);
+        dlpe_free(r2);
+}
+
+/* Caps: per DC in log order, in total; configured DCs always admitted. */
+static void test_caps(void **state) {
+        _cleanup_(conf_freep) Conf *c = parse(
+                "[Controllers]\ncontroller=transport=tcp;traddr=10.0.0.1\n"
+                "controller=transport=tcp;traddr=10.0.0.2\ncontroller=transport=tcp;traddr=10.0.0.3\n");
+        enum { N = 20 };
+        DlpEntry *e[2 * N];
+        ReferralSource refs[2 * N];
+        DiscoveredService disc[] = { { "tcp", "10.9.9.9", "8009", NULL, "lo" } };
+        CandidateSet s = {};
+        Tid p1, p2;
+        char a[32];
+
+        assert_int_equal(tid_init(&p1, "tcp", "10.0.0.1", NULL, NULL, NULL, NULL, NULL, HOST, false), 0);
+        assert_int_equal(tid_init(&p2, "tcp", "10.0.0.2", NULL, NULL, NULL, NULL, NULL, HOST, false), 0);
+        for (unsigned i = 0; i < 2 * N; i++) {
+                (void) snprintf(a, sizeof(a), "10.1.%u.%u", i / N, i % N);
+                e[i] = referral(a, "8009");
+                refs[i] = (ReferralSource) { e[i], i < N ? &p1 : &p2 };
+        }
+        /* The first referral of p2 refers to a configured DC: a duplicate
+         * uses no slot. */
+        dlpe_free(e[N]);
+        e[N] = referral("10.0.0.3", "8009");
+        refs[N].entry = e[N];
+
+        c->max_referrals_per_dc = 5;
+        c->max_dcs = 12;
+        assert_int_equal(candidates_build(&s, c, HOST, refs, 2 * N, disc, 1), 0);
+        /* 3 configured + 5 from p1 + 4 from p2 (total cap 12) */
+        assert_int_equal(s.n, 12);
+        for (unsigned i = 0; i < 5; i++)
+                assert_int_equal(s.ref_out[i].verdict, CANDIDATE_ADDED);
+        for (unsigned i = 5; i < N; i++)
+                assert_int_equal(s.ref_out[i].verdict, CANDIDATE_OVER_DC_CAP);
+        assert_string_equal(s.items[3].tid.traddr, "10.1.0.0");
+        assert_string_equal(s.items[7].tid.traddr, "10.1.0.4");
+        assert_int_equal(s.ref_out[N].verdict, CANDIDATE_DUPLICATE);
+        for (unsigned i = N + 1; i < N + 5; i++)
+                assert_int_equal(s.ref_out[i].verdict, CANDIDATE_ADDED);
+        assert_int_equal(s.ref_out[N + 5].verdict, CANDIDATE_OVER_TOTAL_CAP);
+        assert_int_equal(s.disc_out[0].verdict, CANDIDATE_OVER_TOTAL_CAP);
+        candidates_done(&s);
+
+        /* max-dcs below the configured count: configured all kept, nothing else. */
+        c->max_dcs = 1;
+        assert_int_equal(candidates_build(&s, c, HOST, refs, 2 * N, disc, 1), 0);
+        assert_int_equal(s.n, 3);
+        candidates_done(&s);
+
+        /* 0 = follow no referral. */
+        c->max_dcs = 100;
+        c->max_referrals_per_dc = 0;
+        assert_int_equal(candidates_build(&s, c, HOST, refs, 2 * N, disc, 1), 0);
+        assert_int_equal(s.n, 4);
+        assert_int_equal(s.disc_out[0].verdict, CANDIDATE_ADDED);
+        candidates_done(&s);
+
+        for (unsigned i = 0; i < 2 * N; i++)
+                dlpe_free(e[i]);
+        tid_done(&p1);
+        tid_done(&p2);
 }
 
 static void test_reconcile_plan(void **state) {
@@ -169,6 +265,8 @@ int main(void) {
                 cmocka_unit_test(test_origin_names),
                 cmocka_unit_test(test_configured_excluded_filtered),
                 cmocka_unit_test(test_referral_and_discovered_priority),
+                cmocka_unit_test(test_referral_smuggling),
+                cmocka_unit_test(test_caps),
                 cmocka_unit_test(test_reconcile_plan),
                 cmocka_unit_test(test_reconcile_empty),
         };

@@ -64,6 +64,28 @@ static void test_table_aligned(void **state) {
         json_object_put(rows);
 }
 
+/* Strings from the network reach a terminal escaped: no ESC sequence, CR
+ * or C1 control gets through, nor a byte that is not UTF-8. */
+static void test_terminal_escapes(void **state) {
+        static const char * const cols[] = { "a", "b", NULL };
+        struct json_object *rows = json_object_new_array(), *row = json_object_new_object();
+        _cleanup_free_ char *out = NULL, *out2 = NULL;
+        int r;
+
+        json_object_object_add(row, "a", json_object_new_string("\x1b[2Jx\r"));
+        json_object_object_add(row, "b", json_object_new_string("\xc2\x9b" "caf\xc3\xa9\xff"));
+        json_object_array_add(rows, row);
+        out = capture(do_table, rows, cols, &r);
+        assert_int_equal(r, 0);
+        assert_string_equal(out,
+                "a             b\n"
+                "\\x1b[2Jx\\x0d  \\xc2\\x9bcaf\xc3\xa9\\xff\n");
+        out2 = capture(do_tree, row, NULL, &r);
+        assert_int_equal(r, 0);
+        assert_string_equal(out2, "a: \\x1b[2Jx\\x0d\nb: \\xc2\\x9bcaf\xc3\xa9\\xff\n");
+        json_object_put(rows);
+}
+
 static void test_table_empty_and_bad(void **state) {
         struct json_object *rows = parse("[]"), *obj = parse("{}");
         _cleanup_free_ char *out = NULL, *out2 = NULL;
@@ -193,6 +215,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table_aligned),
                 cmocka_unit_test(test_table_empty_and_bad),
+                cmocka_unit_test(test_terminal_escapes),
                 cmocka_unit_test(test_dc_id),
                 cmocka_unit_test(test_tree),
                 cmocka_unit_test(test_adlp),

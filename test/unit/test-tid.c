@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,12 +108,13 @@ static void test_equal_hash(void **state) {
         assert_true(tid_equal(&a, &b));
         assert_int_equal(tid_hash(&a), tid_hash(&b));
 
-        /* equality of un-normalised fields (built by hand) */
-        c = (Tid) { .transport = (char *) "tcp", .traddr = (char *) "::FFFF:1.2.3.4", .trsvcid = (char *) "8009",
-                    .subsysnqn = (char *) DISC_NQN, .host_traddr = (char *) "fe80::0:1",
-                    .host_iface = (char *) "eth0", .host_nqn = (char *) HOSTNQN };
+        /* Un-normalised spellings are equal once tid_init normalised them
+         * (tid_equal itself compares stored strings). */
+        assert_int_equal(tid_init(&c, "tcp", "::FFFF:1.2.3.4", "8009", DISC_NQN, "fe80::0:1", "eth0", HOSTNQN,
+                                  NULL, false), 0);
         assert_true(tid_equal(&a, &c));
         assert_int_equal(tid_hash(&a), tid_hash(&c));
+        tid_done(&c);
 
         for (unsigned i = 0; i < TID_N_FIELDS; i++) {
                 Tid d;
@@ -175,6 +177,58 @@ static void test_to_string(void **state) {
         free(s);
 }
 
+static void test_equal_any_scope(void **state) {
+        assert_true(ip_equal_any_scope("fe80::1", "FE80::0:1%eth0"));
+        assert_true(ip_equal_any_scope("fe80::1%ETH0", "fe80::1"));
+        assert_true(ip_equal_any_scope("fe80::1%eth0", "fe80::1%eth0"));
+        assert_false(ip_equal_any_scope("fe80::1%eth0", "fe80::1%eth1"));
+        assert_false(ip_equal_any_scope("fe80::1", "fe80::2%eth0"));
+        assert_true(ip_equal_any_scope("::ffff:1.2.3.4", "1.2.3.4"));
+        assert_true(ip_equal_any_scope("Host.Example", "host.example"));
+        assert_false(ip_equal_any_scope("1.2.3.4", "host.example"));
+        assert_true(ip_equal_any_scope("", NULL));
+        /* ip_equal keeps scopes strict */
+        assert_false(ip_equal("fe80::1", "fe80::1%eth0"));
+}
+
+static void test_index(void **state) {
+        _cleanup_(tid_index_freep) TidIndex *x = NULL;
+        enum { N = 5000 };
+        Tid *t = calloc(N, sizeof(Tid));
+        char a[64];
+
+        assert_non_null(t);
+        assert_int_equal(tid_index_new(&x), 0);
+        for (unsigned i = 0; i < N; i++) {
+                (void) snprintf(a, sizeof(a), "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255);
+                mk(&t[i], "tcp", a, NULL, NULL, NULL, NULL);
+                assert_int_equal(tid_index_put(x, &t[i], &t[i]), 0);
+        }
+        assert_int_equal(tid_index_size(x), N);
+        assert_int_equal(tid_index_put(x, &t[7], NULL), -EEXIST);
+        for (unsigned i = 0; i < N; i++) {
+                Tid q;
+
+                (void) snprintf(a, sizeof(a), "::ffff:10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255);
+                mk(&q, "TCP", a, "8009", NULL, NULL, NULL);
+                assert_ptr_equal(tid_index_get(x, &q), &t[i]);
+                tid_done(&q);
+        }
+        /* Remove every third, then everything must still be found or not. */
+        for (unsigned i = 0; i < N; i += 3)
+                assert_ptr_equal(tid_index_remove(x, &t[i]), &t[i]);
+        assert_null(tid_index_remove(x, &t[0]));
+        for (unsigned i = 0; i < N; i++)
+                assert_ptr_equal(tid_index_get(x, &t[i]), i % 3 == 0 ? NULL : &t[i]);
+        for (unsigned i = 0; i < N; i++)
+                if (i % 3 != 0)
+                        assert_ptr_equal(tid_index_remove(x, &t[i]), &t[i]);
+        assert_int_equal(tid_index_size(x), 0);
+        for (unsigned i = 0; i < N; i++)
+                tid_done(&t[i]);
+        free(t);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ip_canonical),
@@ -182,6 +236,8 @@ int main(void) {
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_equal_hash),
                 cmocka_unit_test(test_to_string),
+                cmocka_unit_test(test_equal_any_scope),
+                cmocka_unit_test(test_index),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

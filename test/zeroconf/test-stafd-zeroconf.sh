@@ -57,7 +57,7 @@ stafd_hup() { local v="STAFDPID_$1"; kill -HUP "${!v}"; }
 
 # check BUS PYEXPR: evaluate against stafd's D-Bus answers:
 #   dcs = list_controllers(true); disc = the discovered ones;
-#   av = process_info()["avahi"]; svcs = list(av["services"].values())
+#   pi = process_info(); av = pi["avahi"]; svcs = list(av["services"].values())
 cat > "$W/check.py" <<'PY'
 import json, subprocess, sys
 def call(*a):
@@ -68,7 +68,8 @@ def call(*a):
     return json.loads(p.stdout)['data']
 dcs = call('org.nvmexpress.staf', 'list_controllers', 'b', 'true')[0]
 disc = [c for c in dcs if c.get('origin') == 'discovered']
-av = json.loads(call('org.nvmexpress.staf.debug', 'process_info')[0])['avahi']
+pi = json.loads(call('org.nvmexpress.staf.debug', 'process_info')[0])
+av = pi['avahi']
 svcs = list(av['services'].values())
 if len(sys.argv) > 2:
     print(json.dumps({'dcs': dcs, 'avahi': av}, indent=1))
@@ -161,6 +162,19 @@ listen zsA 127.0.0.1 8010
 for _ in $(seq 50); do grep -q "ZS-BOGUS.*p=bogus" "$W/stafd-A.log" && break; sleep 0.2; done
 grep -q "ZS-BOGUS.*p=bogus" "$W/stafd-A.log" && pass "p=bogus: error in stafd's log" || fail "no p=bogus error logged"
 
+# TXT nqn= carrying ',' (connect-option smuggling, issue 11): a warning
+# naming the service, counted in process_info, never a DC.
+publish A zsA ZS-COMMA _nvme-disc._tcp 8013 p=tcp "nqn=$NQN1,traddr=127.0.0.3"; PUBC=$LAST
+listen zsA 127.0.0.1 8013
+for _ in $(seq 50); do grep -q "ZS-COMMA.*not a valid NQN" "$W/stafd-A.log" && break; sleep 0.2; done
+grep -q "ZS-COMMA.*not a valid NQN.*service ignored" "$W/stafd-A.log" &&
+    pass "TXT nqn= with ',': warning names the service" || fail "no warning for nqn= with ','"
+sleep 2.5
+holds A 3 "not any(c['trsvcid'] == '8013' for c in dcs) and int(pi['rejected transport ids']) >= 1" &&
+    pass "TXT nqn= with ',': never a DC, counted in process_info" || fail "comma NQN: $(dump A)"
+[ "$(grep -c "ZS-COMMA.*not a valid NQN" "$W/stafd-A.log")" = 1 ] &&
+    pass "TXT nqn= with ',': logged once" || fail "comma NQN warning repeated"
+
 # Excluded by traddr+trsvcid: reachable, but never a DC.
 publish A zsA ZS-EXCL _nvme-disc._tcp 8012 p=tcp; PUBE=$LAST
 listen zsA 127.0.0.1 8012
@@ -182,7 +196,7 @@ set_persistence() {
 }
 set_persistence 60 0
 stop_avahi A
-kill "$PUB1" "$PUBB" "$PUBE" 2>/dev/null; wait "$PUB1" "$PUBB" "$PUBE" 2>/dev/null
+kill "$PUB1" "$PUBB" "$PUBE" "$PUBC" 2>/dev/null; wait "$PUB1" "$PUBB" "$PUBE" "$PUBC" 2>/dev/null
 wait_for A 20 'av["avahi-daemon"] == "not running" and svcs == []' &&
     pass "avahi-daemon stopped: avahi block says not running" || fail "avahi block after stop: $(dump A)"
 sleep 1

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fabric_find_existing() against a fake /sys/class/nvme tree in a temp dir,
- * and fabric_read_sysfs_info().
+ * daemon/sysfs.c against a fake /sys/class/nvme tree in a temp dir: the
+ * adoption matcher and its index (read once per pass), sysfs_read_info().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
-#include "fabric.h"
+#include "sysfs.h"
 #include "macro.h"
 
 #define HOSTNQN "nqn.2014-08.org.nvmexpress:uuid:11111111-2222-3333-4444-555555555555"
@@ -63,7 +63,7 @@ static int setup(void **state) {
         assert_int_equal(mkdir(path, 0755), 0);
         (void) snprintf(path, sizeof(path), "%s/class/nvme", root);
         assert_int_equal(mkdir(path, 0755), 0);
-        assert_int_equal(fabric_set_sysfs_root(root), 0);
+        assert_int_equal(sysfs_set_root(root), 0);
         return 0;
 }
 
@@ -72,7 +72,7 @@ static int teardown(void **state) {
 
         (void) snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         assert_int_equal(system(cmd), 0);
-        assert_int_equal(fabric_set_sysfs_root(NULL), 0);
+        assert_int_equal(sysfs_set_root(NULL), 0);
         return 0;
 }
 
@@ -89,9 +89,11 @@ static Tid tid_tcp(const char *traddr, const char *trsvcid, const char *subsysnq
         };
 }
 
+/* A new pass: the tests change the tree between lookups. */
 static int find(const Tid *t, char *dev) {
         dev[0] = 0;
-        return fabric_find_existing(NULL, t, dev, 32);
+        sysfs_index_invalidate();
+        return sysfs_find_existing(t, NULL, NULL, NULL, dev, 32);
 }
 
 static void test_empty(void **state) {
@@ -99,9 +101,9 @@ static void test_empty(void **state) {
         char dev[32];
 
         assert_int_equal(find(&t, dev), 0);
-        assert_int_equal(fabric_set_sysfs_root("/nonexistent-sysfs"), 0);
+        assert_int_equal(sysfs_set_root("/nonexistent-sysfs"), 0);
         assert_int_equal(find(&t, dev), 0);
-        assert_int_equal(fabric_set_sysfs_root(root), 0);
+        assert_int_equal(sysfs_set_root(root), 0);
 }
 
 static void test_match(void **state) {
@@ -149,7 +151,7 @@ static void test_match(void **state) {
 
         /* Buffer too small */
         t = tid_tcp("127.0.0.1", "8009", DISC_NQN, "", "", HOSTNQN);
-        assert_int_equal(fabric_find_existing(NULL, &t, dev, 3), -ENOBUFS);
+        assert_int_equal(sysfs_find_existing(&t, NULL, NULL, NULL, dev, 3), -ENOBUFS);
 }
 
 static void test_ipv6_and_nqn(void **state) {
@@ -223,7 +225,7 @@ static void test_sysfs_info(void **state) {
                   "traddr=10.1.1.1,trsvcid=8009");
         write_attr("nvme30", "dctype", "cdc");
         write_attr("nvme30", "hostid", "11111111-2222-3333-4444-555555555555");
-        assert_int_equal(fabric_read_sysfs_info("nvme30", &info), 0);
+        assert_int_equal(sysfs_read_info("nvme30", &info), 0);
         assert_string_equal(info.device, "nvme30");
         assert_string_equal(info.cntrltype, "discovery");
         assert_string_equal(info.dctype, "cdc");
@@ -232,8 +234,102 @@ static void test_sysfs_info(void **state) {
         assert_string_equal(info.hostnqn, HOSTNQN);
         assert_string_equal(info.hostid, "11111111-2222-3333-4444-555555555555");
 
-        assert_int_equal(fabric_read_sysfs_info("nvme31", &info), -ENOENT);
-        assert_int_equal(fabric_read_sysfs_info("../nvme30", &info), -EINVAL);
+        assert_int_equal(sysfs_read_info("nvme31", &info), -ENOENT);
+        assert_int_equal(sysfs_read_info("../nvme30", &info), -EINVAL);
+}
+
+static void test_address_rules(void **state) {
+        char v[16];
+
+        sysfs_address_get("traddr=10.0.0.1,trsvcid=8009,src_addr=10.0.0.5", "trsvcid", v, sizeof(v));
+        assert_string_equal(v, "8009");
+        sysfs_address_get("traddr=10.0.0.1,trsvcid=8009", "src_addr", v, sizeof(v));
+        assert_string_equal(v, "");
+        sysfs_address_get("xtraddr=1,traddr= 2 ", "traddr", v, sizeof(v));
+        assert_string_equal(v, "2");
+        sysfs_address_get("traddr=0123456789abcdefghij", "traddr", v, 8);
+        assert_string_equal(v, "0123456");
+
+        assert_true(sysfs_addr_equal("::ffff:127.0.0.1", "127.0.0.1"));
+        assert_true(sysfs_addr_equal("FE80::0:1%ETH0", "fe80::1%eth0"));
+        /* A missing scope on either side matches any scope ... */
+        assert_true(sysfs_addr_equal("fe80::1", "fe80::1%eth0"));
+        assert_true(sysfs_addr_equal("fe80::1%eth0", "fe80::1"));
+        /* ... two scopes must be equal. */
+        assert_false(sysfs_addr_equal("fe80::1%eth0", "fe80::1%eth1"));
+        assert_false(sysfs_addr_equal("fe80::1", "fe80::2"));
+        /* Not IP literals: case-insensitive strings (fc). */
+        assert_true(sysfs_addr_equal("nn-0x1000:pn-0x2000", "NN-0x1000:PN-0x2000"));
+        assert_false(sysfs_addr_equal("127.0.0.1%eth0", "127.0.0.1"));
+}
+
+static bool skip_listed(const char *device, void *ud) {
+        for (char **l = ud; *l; l++)
+                if (streq(*l, device))
+                        return true;
+        return false;
+}
+
+/* A device owned by one DC is never adopted by another: the next best
+ * match, or none. */
+static void test_owned_skipped(void **state) {
+        char *owned[] = { (char *) "nvme41", NULL, NULL };
+        char dev[32];
+        Tid t;
+
+        make_ctrl("nvme41", "tcp", DISC_NQN, HOSTNQN, "discovery", "live",
+                  "traddr=10.4.4.4,trsvcid=8009,src_addr=10.0.0.5");
+        make_ctrl("nvme42", "tcp", DISC_NQN, HOSTNQN, "discovery", "connecting",
+                  "traddr=10.4.4.4,trsvcid=8009,src_addr=10.0.0.5");
+        t = tid_tcp("10.4.4.4", "8009", DISC_NQN, "", "", HOSTNQN);
+        assert_int_equal(find(&t, dev), 1);
+        assert_string_equal(dev, "nvme41");
+        assert_int_equal(sysfs_find_existing(&t, NULL, skip_listed, owned, dev, sizeof(dev)), 1);
+        assert_string_equal(dev, "nvme42");
+        owned[1] = (char *) "nvme42";
+        assert_int_equal(sysfs_find_existing(&t, NULL, skip_listed, owned, dev, sizeof(dev)), 0);
+}
+
+/* 200 live DCs restarting: the kernel's controllers are read once, and each
+ * DC finds its own through the index. */
+static void test_index_once_per_pass(void **state) {
+        uint64_t builds;
+        char dev[32];
+
+        for (int i = 0; i < 200; i++) {
+                char name[16], addr[128];
+
+                (void) snprintf(name, sizeof(name), "nvme%d", 100 + i);
+                (void) snprintf(addr, sizeof(addr), "traddr=10.7.%d.%d,trsvcid=8009,src_addr=10.0.0.5",
+                                i / 200, i % 200 + 1);
+                make_ctrl(name, "tcp", DISC_NQN, HOSTNQN, "discovery", "live", addr);
+        }
+        sysfs_index_invalidate();
+        builds = sysfs_index_builds();
+        for (int i = 0; i < 200; i++) {
+                char traddr[32], want[16];
+                Tid t;
+
+                (void) snprintf(traddr, sizeof(traddr), "10.7.%d.%d", i / 200, i % 200 + 1);
+                (void) snprintf(want, sizeof(want), "nvme%d", 100 + i);
+                t = tid_tcp(traddr, "8009", DISC_NQN, "", "", HOSTNQN);
+                assert_int_equal(sysfs_find_existing(&t, NULL, NULL, NULL, dev, sizeof(dev)), 1);
+                assert_string_equal(dev, want);
+        }
+        /* One pass (a slow machine may cross the age limit once). */
+        assert_in_range(sysfs_index_builds() - builds, 1, 2);
+
+        /* A new controller is not seen until the pass ends... */
+        make_ctrl("nvme400", "tcp", DISC_NQN, HOSTNQN, "discovery", "live",
+                  "traddr=10.8.0.1,trsvcid=8009,src_addr=10.0.0.5");
+        {
+                Tid t = tid_tcp("10.8.0.1", "8009", DISC_NQN, "", "", HOSTNQN);
+
+                /* ... which a uevent ends. */
+                sysfs_index_invalidate();
+                assert_int_equal(sysfs_find_existing(&t, NULL, NULL, NULL, dev, sizeof(dev)), 1);
+                assert_string_equal(dev, "nvme400");
+        }
 }
 
 int main(void) {
@@ -243,6 +339,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_ipv6_and_nqn, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_host_side, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sysfs_info, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_owned_skipped, setup, teardown),
+                cmocka_unit_test(test_address_rules),
+                cmocka_unit_test_setup_teardown(test_index_once_per_pass, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
