@@ -107,5 +107,31 @@ def system_exclusions():
         env.close()
 
 
+@case
+def registry_leftovers():
+    """At start, stafd purges the hidden directories a crashed stafd left in
+    the registry, and nothing else; with no connection it writes nothing."""
+    env = Env('[Service Discovery]\nzeroconf=disabled\n')
+    try:
+        mine = os.path.join(env.registry, '.stafd-new.nvme3.abcdef')
+        other = os.path.join(env.registry, '.someone-else')
+        entry = os.path.join(env.registry, 'nvme1')
+        for d in (mine, other, entry):
+            os.makedirs(d)
+        write(os.path.join(mine, 'owner'), 'stas\n')
+        write(os.path.join(entry, 'owner'), 'nbft\n')
+        env.start()
+        check(not os.path.exists(mine), 'leftover purged')
+        check(os.path.isdir(other), "another program's hidden directory kept")
+        with open(os.path.join(entry, 'owner')) as f:
+            check_eq(f.read(), 'nbft\n', 'entries of others untouched')
+        check_eq(sorted(os.listdir(env.registry)), ['.someone-else', 'nvme1'], 'nothing written')
+        check_eq(env.stop(), 0, 'clean exit')
+    except Failure as e:
+        raise Failure('%s\n--- stafd log ---\n%s' % (e, env.read_log()[-4000:]))
+    finally:
+        env.close()
+
+
 if __name__ == '__main__':
     main(CASES)
