@@ -10,12 +10,39 @@
  * wait for it, not the loop.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bus-creds.h"
 #include "log.h"
 #include "macro.h"
+
+/*
+ * The answer budget.  Whatever stafd sent that dbus-daemon could not yet
+ * deliver (a client that does not read) counts against stafd's own
+ * max_incoming_bytes (127 MiB on the system bus); past it dbus-daemon stops
+ * reading stafd at all, and every client starves.  So once a peer holds
+ * more than PING_AFTER bytes of answers it has not been seen to read, it is
+ * pinged (org.freedesktop.DBus.Peer.Ping, answered by every D-Bus library:
+ * the pong comes after everything queued before it).  A pong clears what
+ * was sent before the ping.  A peer that leaves a ping unanswered is deaf,
+ * and so is one past PEER_MAX: it gets a short LimitsExceeded error instead
+ * of its answers (a client that reads but never dispatches incoming calls
+ * sees why, rather than a time-out).  Beyond UID_MAX (all the connections
+ * of one user), or past TOTAL_MAX for a peer that owes anything, the same
+ * error, and a deaf peer's calls are then dropped unanswered.  So what one
+ * user can leave unread is UID_MAX plus one answer, whatever number of
+ * connections it opens (dbus-daemon allows 256 per user).  The methods
+ * that answer ask for the caller's uid first for that reason.
+ */
+#define PING_AFTER (1ULL << 20)
+#define PEER_MAX (16ULL << 20)
+#define UID_MAX (24ULL << 20)
+#define TOTAL_MAX (64ULL << 20)
+#define PING_TIMEOUT_USEC (5 * 1000000ULL)
+/* What a LimitsExceeded error weighs in dbus-daemon's queue, about. */
+#define ERROR_REPLY_SIZE 192
 
 /* dbus-daemon's system bus allows 2048 connections; more senders than this
  * evict the least recently used entry that nobody waits for. */
@@ -39,6 +66,14 @@ typedef struct Peer {
         sd_bus_slot *lookup;    /* GetConnectionUnixUser in flight */
         Waiter *waiters;
         size_t n_waiters;
+
+        /* Answers sent that the peer has not been seen to read. */
+        uint64_t unconfirmed;
+        uint64_t charged;       /* all bytes ever sent: the ping's mark */
+        uint64_t ping_mark;
+        sd_bus_slot *ping;      /* Peer.Ping in flight */
+        bool deaf;              /* the last ping went unanswered */
+        bool deaf_logged;
 } Peer;
 
 struct BusCreds {
@@ -47,6 +82,7 @@ struct BusCreds {
         Peer **peers;
         size_t n_peers;
         uint64_t tick;
+        uint64_t unconfirmed;   /* sum over the peers */
 };
 
 static void waiters_drop(Waiter *w, size_t n) {
@@ -58,6 +94,8 @@ static void waiters_drop(Waiter *w, size_t n) {
 static Peer *peer_free(Peer *p) {
         if (!p)
                 return NULL;
+        p->creds->unconfirmed -= p->unconfirmed;
+        sd_bus_slot_unref(p->ping);
         sd_bus_slot_unref(p->lookup);
         waiters_drop(p->waiters, p->n_waiters);
         free(p->name);
@@ -77,6 +115,10 @@ static ssize_t peers_find(BusCreds *c, const char *name) {
         return -1;
 }
 
+static bool peer_idle(const Peer *p) {
+        return !p->lookup && !p->ping && p->n_waiters == 0 && p->unconfirmed == 0;
+}
+
 /* Room for one more: drop the least recently used idle entry. */
 static int peers_make_room(BusCreds *c) {
         ssize_t victim = -1;
@@ -84,7 +126,7 @@ static int peers_make_room(BusCreds *c) {
         if (c->n_peers < MAX_PEERS)
                 return 0;
         for (size_t i = 0; i < c->n_peers; i++)
-                if (c->peers[i]->known && (victim < 0 || c->peers[i]->used < c->peers[victim]->used))
+                if (peer_idle(c->peers[i]) && (victim < 0 || c->peers[i]->used < c->peers[victim]->used))
                         victim = (ssize_t) i;
         if (victim < 0)
                 return -EBUSY;
@@ -167,6 +209,37 @@ static int peer_lookup(BusCreds *c, Peer *p) {
         return r;
 }
 
+/* The entry of sender, created if needed (-EBUSY: the table is full of
+ * busy entries). */
+static int peer_get(BusCreds *c, const char *sender, Peer **ret) {
+        ssize_t i = peers_find(c, sender);
+        Peer *p;
+        int r;
+
+        if (i >= 0) {
+                p = c->peers[i];
+                p->used = ++c->tick;
+                *ret = p;
+                return 0;
+        }
+        r = peers_make_room(c);
+        if (r < 0)
+                return r;
+        p = calloc(1, sizeof(Peer));
+        if (!p)
+                return -ENOMEM;
+        p->creds = c;
+        p->used = ++c->tick;
+        p->name = strdup(sender);
+        if (!p->name) {
+                free(p);
+                return -ENOMEM;
+        }
+        c->peers[c->n_peers++] = p;
+        *ret = p;
+        return 0;
+}
+
 int bus_creds_get_uid(BusCreds *c, sd_bus_message *msg, sd_bus_message_handler_t handler, void *userdata,
                       uid_t *ret_uid) {
         const char *sender = sd_bus_message_get_sender(msg);
@@ -190,29 +263,18 @@ int bus_creds_get_uid(BusCreds *c, sd_bus_message *msg, sd_bus_message_handler_t
         }
         if (!handler)
                 return -ENODATA;        /* only the cache was asked */
-        if (i < 0) {
-                r = peers_make_room(c);
-                if (r < 0) {
-                        r = sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_LIMITS_EXCEEDED,
-                                                       "Too many callers being identified");
-                        return r < 0 ? r : 1;
-                }
-                p = calloc(1, sizeof(Peer));
-                if (!p)
-                        return -ENOMEM;
-                p->creds = c;
-                p->used = ++c->tick;
-                p->name = strdup(sender);
-                if (!p->name) {
-                        free(p);
-                        return -ENOMEM;
-                }
+        r = peer_get(c, sender, &p);
+        if (r == -EBUSY) {
+                r = sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                               "Too many callers being identified");
+                return r < 0 ? r : 1;
+        }
+        if (r < 0)
+                return r;
+        if (!p->lookup) {
                 r = peer_lookup(c, p);
-                if (r < 0) {
-                        peer_free(p);
+                if (r < 0)
                         return r;
-                }
-                c->peers[c->n_peers++] = p;
         }
 
         if (p->n_waiters >= MAX_WAITERS) {
@@ -266,6 +328,103 @@ BusCreds *bus_creds_free(BusCreds *c) {
         sd_bus_unref(c->bus);
         free(c);
         return NULL;
+}
+
+static int on_pong(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Peer *p = userdata;
+        BusCreds *c = p->creds;
+        uint64_t confirmed, done;
+
+        p->ping = sd_bus_slot_unref(p->ping);
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                /* Unanswered (or refused): treat it as not reading.  If it
+                 * has gone, NameOwnerChanged drops the entry. */
+                p->deaf = true;
+                if (!p->deaf_logged)
+                        log_warning("Bus peer %s does not read its answers (%llu bytes pending): "
+                                    "refusing its calls until it does", p->name,
+                                    (unsigned long long) p->unconfirmed);
+                p->deaf_logged = true;
+                return 0;
+        }
+        /* Everything sent before the ping has been read. */
+        confirmed = p->charged - p->unconfirmed;
+        done = p->ping_mark > confirmed ? p->ping_mark - confirmed : 0;
+        p->unconfirmed -= done;
+        c->unconfirmed -= done;
+        p->deaf = false;
+        return 0;
+}
+
+static void peer_ping(BusCreds *c, Peer *p) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int r;
+
+        if (p->ping)
+                return;
+        r = sd_bus_message_new_method_call(c->bus, &call, p->name, "/", "org.freedesktop.DBus.Peer", "Ping");
+        if (r >= 0)
+                r = sd_bus_call_async(c->bus, &p->ping, call, on_pong, p, PING_TIMEOUT_USEC);
+        if (r < 0)
+                log_debug_errno(r, "Cannot ping bus peer %s: %m", p->name);
+        else
+                p->ping_mark = p->charged;
+}
+
+/* What all the peers of uid owe: one user's many connections count as one. */
+static uint64_t uid_unconfirmed(BusCreds *c, uid_t uid) {
+        uint64_t sum = 0;
+
+        for (size_t i = 0; i < c->n_peers; i++)
+                if (c->peers[i]->known && c->peers[i]->uid == uid)
+                        sum += c->peers[i]->unconfirmed;
+        return sum;
+}
+
+int bus_creds_admit(BusCreds *c, sd_bus_message *msg) {
+        const char *sender = sd_bus_message_get_sender(msg);
+        uint64_t by_uid;
+        bool over;
+        Peer *p;
+        int r;
+
+        if (!c || !sender)
+                return 0;
+        r = peer_get(c, sender, &p);
+        if (r < 0)
+                return 0;       /* cannot track it: answer */
+        if (c->unconfirmed == 0)
+                return 0;       /* the common case: nobody owes anything */
+        by_uid = p->known ? uid_unconfirmed(c, p->uid) : p->unconfirmed;
+        if (p->unconfirmed <= PING_AFTER && by_uid <= UID_MAX && c->unconfirmed <= TOTAL_MAX)
+                return 0;
+        if (p->unconfirmed > PING_AFTER)
+                peer_ping(c, p);        /* no-op while one is in flight */
+        over = by_uid > UID_MAX || (c->unconfirmed > TOTAL_MAX && p->unconfirmed > 0);
+        if (over && p->deaf)
+                return 1;       /* dropped: even an error would add to the pile */
+        if (over || p->deaf || p->unconfirmed > PEER_MAX) {
+                r = sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                               "Too many answers not read yet: read them and call again");
+                if (r < 0)
+                        return r;
+                bus_creds_charge(c, msg, ERROR_REPLY_SIZE);
+                return 1;
+        }
+        return 0;
+}
+
+void bus_creds_charge(BusCreds *c, sd_bus_message *msg, size_t size) {
+        const char *sender = sd_bus_message_get_sender(msg);
+        Peer *p;
+
+        if (!c || !sender || peer_get(c, sender, &p) < 0)
+                return;
+        p->charged += size;
+        p->unconfirmed += size;
+        c->unconfirmed += size;
+        if (p->unconfirmed > PING_AFTER)
+                peer_ping(c, p);
 }
 
 size_t bus_creds_size(const BusCreds *c) {

@@ -8,6 +8,8 @@
  * kept (a reference to the message) and run again when the answer arrives.
  * Entries are dropped when NameOwnerChanged says the unique name is gone
  * (dbus-daemon never reuses one, so a stale entry is never wrong).
+ * It also keeps each sender's answer budget, so that a client that does not
+ * read its answers cannot clog stafd's connection for everyone.
  */
 
 #include <stdbool.h>
@@ -32,6 +34,15 @@ BusCreds *bus_creds_free(BusCreds *c);
  */
 int bus_creds_get_uid(BusCreds *c, sd_bus_message *msg, sd_bus_message_handler_t handler, void *userdata,
                       uid_t *ret_uid);
+
+/*
+ * The answer budget (see bus-creds.c): before answering msg, 0 = go ahead;
+ * 1 = refused (answered with a LimitsExceeded error, or dropped for a peer
+ * that does not read its answers): return it from the handler.
+ */
+int bus_creds_admit(BusCreds *c, sd_bus_message *msg);
+/* After answering msg with about size bytes. */
+void bus_creds_charge(BusCreds *c, sd_bus_message *msg, size_t size);
 
 /* Number of senders whose uid is cached or being asked for (tests, debug). */
 size_t bus_creds_size(const BusCreds *c);

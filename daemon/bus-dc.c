@@ -38,6 +38,7 @@ typedef struct Kv {
         sd_bus_message *msg;
         JsonWriter *w;
         int error;
+        size_t bytes;   /* about what the entries weigh in the message */
 } Kv;
 
 static void kv_add(Kv *kv, const char *k, const char *v) {
@@ -49,6 +50,7 @@ static void kv_add(Kv *kv, const char *k, const char *v) {
                 json_writer_kv(kv->w, k, v);
                 return;
         }
+        kv->bytes += strlen(k) + strlen(strempty(v)) + 16;
         /* The basic calls skip sd_bus_message_append()'s format parsing:
          * a quarter of the instructions of a 100-DC list_controllers. */
         r = sd_bus_message_open_container(kv->msg, 'e', "ss");
@@ -143,10 +145,11 @@ static void dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, Kv *kv) 
         }
 }
 
-int bus_dc_append(sd_bus_message *msg, Manager *m, Dc *dc, bool detailed, bool redact) {
+int bus_dc_append(sd_bus_message *msg, Manager *m, Dc *dc, bool detailed, bool redact, size_t *bytes) {
         Kv kv = { .msg = msg };
 
         dc_describe(m, dc, detailed, redact, &kv);
+        *bytes += kv.bytes;
         return kv.error;
 }
 
@@ -158,7 +161,7 @@ void bus_dc_write_json(JsonWriter *w, Manager *m, Dc *dc, bool detailed, bool re
         json_writer_end_object(w);
 }
 
-int bus_dc_append_dlp(sd_bus_message *reply, const Dlp *d) {
+int bus_dc_append_dlp(sd_bus_message *reply, const Dlp *d, size_t *bytes) {
         int r;
 
         r = sd_bus_message_open_container(reply, 'a', "a{ss}");
@@ -169,6 +172,7 @@ int bus_dc_append_dlp(sd_bus_message *reply, const Dlp *d) {
 
                         if (k >= _DLPE_N_BASE && isempty(v))
                                 continue;
+                        *bytes += strlen(dlp_key_name(k)) + strlen(strempty(v)) + 16;
                         r = sd_bus_message_open_container(reply, 'e', "ss");
                         if (r >= 0)
                                 r = sd_bus_message_append_basic(reply, 's', dlp_key_name(k));

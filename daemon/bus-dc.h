@@ -16,12 +16,13 @@
 /* Shown instead of a secret to callers other than root. */
 #define BUS_REDACTED "<redacted>"
 
-/* Append the {ss} entries of dc to msg (inside an open a{ss}). */
-int bus_dc_append(sd_bus_message *msg, Manager *m, Dc *dc, bool detailed, bool redact);
+/* Append the {ss} entries of dc to msg (inside an open a{ss}); *bytes grows
+ * by about their size. */
+int bus_dc_append(sd_bus_message *msg, Manager *m, Dc *dc, bool detailed, bool redact, size_t *bytes);
 /* dc as one JSON object, into w. */
 void bus_dc_write_json(JsonWriter *w, Manager *m, Dc *dc, bool detailed, bool redact);
 /* The log page as aa{ss} (d may be NULL: an empty array). */
-int bus_dc_append_dlp(sd_bus_message *msg, const Dlp *d);
+int bus_dc_append_dlp(sd_bus_message *msg, const Dlp *d, size_t *bytes);
 /* Read the seven TID arguments of msg and look the DC up: *ret = NULL if
  * there is none.  An argument that is too long is an InvalidArgs error. */
 int bus_dc_read_tid(sd_bus_message *msg, Manager *m, sd_bus_error *error, Dc **ret);

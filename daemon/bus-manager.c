@@ -27,7 +27,7 @@
 
 /* Reply with one string argument that may hold anything (JSON built from
  * the network, the configuration or the cache): repaired if not UTF-8. */
-static int reply_string(sd_bus_message *msg, const char *s) {
+static int reply_string(Manager *m, sd_bus_message *msg, const char *s) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
@@ -36,20 +36,33 @@ static int reply_string(sd_bus_message *msg, const char *s) {
                 r = bus_append_string(reply, s);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
+        if (r >= 0)
+                bus_creds_charge(m->bus_creds, msg, strlen(s));
         return r;
 }
+
+/* First in every method that answers with data: the caller's budget of
+ * answers not read yet (bus-creds.c). */
+#define ADMIT(m, msg)                                                   \
+        do {                                                            \
+                int _r = bus_creds_admit((m)->bus_creds, (msg));        \
+                if (_r != 0)                                            \
+                        return _r;                                      \
+        } while (0)
 
 /* ---- org.nvmexpress.staf ---- */
 
 static int method_list_controllers(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
+        size_t bytes = 0;
         int detailed, r;
         uid_t uid;
 
         r = bus_creds_get_uid(m->bus_creds, msg, method_list_controllers, m, &uid);
         if (r != 0)
                 return r;       /* < 0: error; > 0: answered when the uid is known */
+        ADMIT(m, msg);
         r = sd_bus_message_read(msg, "b", &detailed);
         if (r < 0)
                 return r;
@@ -60,33 +73,44 @@ static int method_list_controllers(sd_bus_message *msg, void *userdata, sd_bus_e
         for (size_t i = 0; r >= 0 && i < m->n_dcs; i++) {
                 r = sd_bus_message_open_container(reply, 'a', "{ss}");
                 if (r >= 0)
-                        r = bus_dc_append(reply, m, m->dcs[i], detailed, uid != 0);
+                        r = bus_dc_append(reply, m, m->dcs[i], detailed, uid != 0, &bytes);
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r >= 0)
+                bus_creds_charge(m->bus_creds, msg, bytes);
+        return r;
 }
 
 static int method_get_log_pages(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
+        size_t bytes = 0;
+        uid_t uid;
         Dc *dc;
         int r;
 
+        /* No secrets here, but the answer budget is per user. */
+        r = bus_creds_get_uid(m->bus_creds, msg, method_get_log_pages, m, &uid);
+        if (r != 0)
+                return r;       /* < 0: error; > 0: answered when the uid is known */
+        ADMIT(m, msg);
         r = bus_dc_read_tid(msg, m, error, &dc);
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
                 return r;
-        r = bus_dc_append_dlp(reply, dc ? dc->dlp : NULL);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        r = bus_dc_append_dlp(reply, dc ? dc->dlp : NULL, &bytes);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r >= 0)
+                bus_creds_charge(m->bus_creds, msg, bytes);
+        return r;
 }
 
 static int method_get_all_log_pages(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -94,11 +118,13 @@ static int method_get_all_log_pages(sd_bus_message *msg, void *userdata, sd_bus_
         Manager *m = userdata;
         JsonWriter w = {};
         int detailed, r;
+        size_t len;
         uid_t uid;
 
         r = bus_creds_get_uid(m->bus_creds, msg, method_get_all_log_pages, m, &uid);
         if (r != 0)
                 return r;       /* < 0: error; > 0: answered when the uid is known */
+        ADMIT(m, msg);
         r = sd_bus_message_read(msg, "b", &detailed);
         if (r < 0)
                 return r;
@@ -115,11 +141,13 @@ static int method_get_all_log_pages(sd_bus_message *msg, void *userdata, sd_bus_
                 json_writer_end_object(&w);
         }
         json_writer_end_array(&w);
-        r = json_writer_take(&w, &s, NULL);
+        r = json_writer_take(&w, &s, &len);
         if (r < 0)
                 return r;
         /* The writer's strings are valid UTF-8 already. */
         r = sd_bus_reply_method_return(msg, "s", s);
+        if (r >= 0)
+                bus_creds_charge(m->bus_creds, msg, len);
         /* Give the big buffers back now rather than keep them in the heap. */
         s = mfree(s);
         (void) malloc_trim(0);
@@ -186,6 +214,7 @@ static int method_process_info(sd_bus_message *msg, void *userdata, sd_bus_error
         r = bus_creds_get_uid(m->bus_creds, msg, method_process_info, m, &uid);
         if (r != 0)
                 return r;       /* < 0: error; > 0: answered when the uid is known */
+        ADMIT(m, msg);
 
         o = json_object_new_object();
         k = json_object_new_object();
@@ -231,6 +260,9 @@ static int method_process_info(sd_bus_message *msg, void *userdata, sd_bus_error
         (void) json_object_object_add(o, "avahi", avahi);
         (void) snprintf(n, sizeof(n), "%zu", m->n_dcs);
         (void) json_add_string(o, "controllers", n);
+        /* Callers whose uid or answer budget is tracked (bus-creds). */
+        (void) snprintf(n, sizeof(n), "%zu", bus_creds_size(m->bus_creds));
+        (void) json_add_string(o, "bus peers", n);
         /* Transport ids from outside that failed validation. */
         (void) snprintf(n, sizeof(n), "%u",
                         m->n_rejected_referrals + m->n_rejected_conf + m->n_rejected_cache +
@@ -241,7 +273,7 @@ static int method_process_info(sd_bus_message *msg, void *userdata, sd_bus_error
         if (!s)
                 return -ENOMEM;
         /* mDNS names come from the network: reply_string repairs them. */
-        return reply_string(msg, s);
+        return reply_string(m, msg, s);
 }
 
 static int method_controller_info(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -255,6 +287,7 @@ static int method_controller_info(sd_bus_message *msg, void *userdata, sd_bus_er
         r = bus_creds_get_uid(m->bus_creds, msg, method_controller_info, m, &uid);
         if (r != 0)
                 return r;       /* < 0: error; > 0: answered when the uid is known */
+        ADMIT(m, msg);
         r = bus_dc_read_tid(msg, m, error, &dc);
         if (r < 0)
                 return r;
@@ -267,7 +300,10 @@ static int method_controller_info(sd_bus_message *msg, void *userdata, sd_bus_er
         r = json_writer_take(&w, &s, NULL);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(msg, "s", s);
+        r = sd_bus_reply_method_return(msg, "s", s);
+        if (r >= 0)
+                bus_creds_charge(m->bus_creds, msg, strlen(s));
+        return r;
 }
 
 static int property_get_tron(sd_bus *bus, const char *path, const char *interface, const char *property,

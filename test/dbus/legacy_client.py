@@ -27,6 +27,10 @@ assert len(allpages) == len(ctrls), (allpages, ctrls)
 dbg = bus.get_proxy('org.nvmexpress.staf', '/org/nvmexpress/staf', interface_name='org.nvmexpress.staf.debug')
 info = json.loads(dbg.process_info())
 assert 'hostnqn' in info, info
+# The Python daemon's shape: tron a boolean, the flat kernel support keys.
+assert isinstance(info['tron'], bool), info
+assert info['kernel support.TP8013'] in ('True', 'False'), info
+assert info['kernel support.host_iface'] in ('True', 'False'), info
 assert dbg.log_level in ('INFO', 'DEBUG')
 assert dbg.tron in (True, False)
 dbg.tron = True
