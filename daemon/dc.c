@@ -580,6 +580,9 @@ bool dc_begin_delete(Dc *dc, bool disconnect) {
         if (dc->op && fabric_op_drop(dc->op))
                 dc->op = NULL;
         if (dc->op) {
+                /* A fetch need not read on for a DC that is going. */
+                if (dc->op_kind == DC_WORK_DLP)
+                        fabric_op_abort(dc->op);
                 /* The kernel may be connecting right now: disconnect only
                  * after that finishes, or it would stay connected to a DC we
                  * no longer track.  The manager polls zombies. */

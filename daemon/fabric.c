@@ -6,7 +6,8 @@
  *
  * Threading: the loop thread owns Fabric.ops (every op not yet completed on
  * the loop) and FabricOp.cancelled; FabricOp.abort is read by the worker
- * (a cancelled fetch stops early); Fabric.owned is under owned_lock.
+ * (a cancelled fetch stops early); Fabric.owned is under owned_lock, which
+ * is never held across I/O (the loop takes it).
  */
 #include <assert.h>
 #include <ctype.h>
@@ -53,8 +54,8 @@ struct FabricOp {
         FabricOpType type;
         PoolJob *job;
         FabricOp *ops_prev, *ops_next; /* Fabric.ops (loop thread) */
-        bool cancelled;               /* loop thread only */
-        atomic_bool abort;            /* read by the worker */
+        bool cancelled; /* loop thread only */
+        atomic_bool abort; /* read by the worker */
 
         char device[32];
         FabricDoneFn cb;
@@ -65,7 +66,7 @@ struct FabricOp {
         char *transport, *traddr, *trsvcid, *subsysnqn, *host_traddr, *host_iface;
         char *dhchap_secret, *dhchap_ctrl_secret;
         ConfConnOpts opts;
-        bool flag;                    /* deregister / try_pleo */
+        bool flag; /* deregister / try_pleo */
 
         /* outputs */
         int error;
@@ -77,11 +78,11 @@ struct FabricOp {
 struct Fabric {
         sd_event *event;
         Pool *pool;
-        FabricOp *ops;                /* all not completed ops */
+        FabricOp *ops; /* all not completed ops */
         bool freeing;
 
         pthread_mutex_t owned_lock;
-        uint8_t *owned;               /* by device number */
+        uint8_t *owned; /* by device number */
         size_t n_owned;
 };
 
@@ -208,8 +209,11 @@ bool fabric_is_owned(Fabric *f, const char *device) {
         return r;
 }
 
+/* The matcher's filter; it runs with the sysfs index locked, which a worker
+ * may hold across slow sysfs reads: owned_lock is taken only briefly, so the
+ * loop thread (fabric_set_owned) never waits for sysfs. */
 static bool skip_owned(const char *device, void *ud) {
-        return owned_locked(ud, device);
+        return fabric_is_owned(ud, device);
 }
 
 bool fabric_have_fabrics(void) {
@@ -247,24 +251,10 @@ static nvme_host_t job_host(nvme_root_t r, FabricOp *op) {
         return h;
 }
 
-static void strtrim_copy(char *dst, size_t size, const char *src) {
-        size_t n;
-
-        while (isspace((unsigned char) *src))
-                src++;
-        n = strlen(src);
-        while (n > 0 && isspace((unsigned char) src[n - 1]))
-                n--;
-        if (n >= size)
-                n = size - 1;
-        memcpy(dst, src, n);
-        dst[n] = 0;
-}
-
 /* Identify Controller fallback for cntrltype/dctype (pre-6.x kernels). */
 static int job_identify(FabricOp *op) {
-        static const char * const cntrltype[] = { [1] = "io", [2] = "discovery", [3] = "admin" };
-        static const char * const dctype[] = { [0] = "none", [1] = "ddc", [2] = "cdc" };
+        static const char *const cntrltype[] = { [1] = "io", [2] = "discovery", [3] = "admin" };
+        static const char *const dctype[] = { [0] = "none", [1] = "ddc", [2] = "cdc" };
         FabricCtrlInfo *info = &op->info;
         struct nvme_id_ctrl id = {};
         _cleanup_close_ int fd = -EBADF;
@@ -293,7 +283,8 @@ static int job_identify(FabricOp *op) {
         if (isempty(info->cntrltype))
                 (void) snprintf(info->cntrltype, sizeof(info->cntrltype), "%s",
                                 id.cntrltype < ELEMENTSOF(cntrltype) && cntrltype[id.cntrltype]
-                                ? cntrltype[id.cntrltype] : "reserved");
+                                        ? cntrltype[id.cntrltype]
+                                        : "reserved");
         if (isempty(info->dctype))
                 (void) snprintf(info->dctype, sizeof(info->dctype), "%s",
                                 id.dctype < ELEMENTSOF(dctype) ? dctype[id.dctype] : "reserved");
@@ -301,13 +292,13 @@ static int job_identify(FabricOp *op) {
                 char mn[sizeof(id.mn) + 1] = {};
 
                 memcpy(mn, id.mn, sizeof(id.mn));
-                strtrim_copy(info->model, sizeof(info->model), mn);
+                sysfs_trim_copy(info->model, sizeof(info->model), mn);
         }
         if (isempty(info->serial)) {
                 char sn[sizeof(id.sn) + 1] = {};
 
                 memcpy(sn, id.sn, sizeof(id.sn));
-                strtrim_copy(info->serial, sizeof(info->serial), sn);
+                sysfs_trim_copy(info->serial, sizeof(info->serial), sn);
         }
         return 0;
 }
@@ -350,13 +341,25 @@ static int job_connect(FabricOp *op) {
          * step 1) and that no DC owns: after a restart, or one made by
          * nvme-cli.  Done here, not on the loop: sysfs attributes of a
          * controller that is being created can block while the kernel
-         * connects.  Looking up and claiming under one lock: two connects
-         * racing for the same controller cannot both take it. */
-        pthread_mutex_lock(&f->owned_lock);
-        r = sysfs_find_existing(&tid, NULL, skip_owned, f, existing, sizeof(existing));
-        if (r > 0)
-                set_owned_locked(f, existing, true);
-        pthread_mutex_unlock(&f->owned_lock);
+         * connects.  The claim is a test-and-set under owned_lock: two
+         * connects racing for the same controller cannot both take it
+         * (the loser looks again). */
+        for (unsigned attempt = 0;; attempt++) {
+                bool claimed;
+
+                r = sysfs_find_existing(&tid, NULL, skip_owned, f, existing, sizeof(existing));
+                if (r <= 0 || attempt >= 8)
+                        break;
+                /* Claim it unless another connect just did. */
+                pthread_mutex_lock(&f->owned_lock);
+                claimed = !owned_locked(f, existing);
+                if (claimed)
+                        set_owned_locked(f, existing, true);
+                pthread_mutex_unlock(&f->owned_lock);
+                if (claimed)
+                        break;
+                r = 0;
+        }
         if (r > 0) {
                 (void) snprintf(op->device, sizeof(op->device), "%s", existing);
                 r = job_info(op);
@@ -374,8 +377,8 @@ static int job_connect(FabricOp *op) {
         h = job_host(root, op);
         if (!h)
                 return -ENOMEM;
-        c = nvme_create_ctrl(root, op->subsysnqn, op->transport, op->traddr,
-                             op->host_traddr, op->host_iface, op->trsvcid);
+        c = nvme_create_ctrl(root, op->subsysnqn, op->transport, op->traddr, op->host_traddr, op->host_iface,
+                             op->trsvcid);
         if (!c)
                 return fabric_result(-1, NULL);
         nvme_ctrl_set_discovery_ctrl(c, true);
@@ -389,20 +392,21 @@ static int job_connect(FabricOp *op) {
         cfg.host_traddr = op->host_traddr;
         cfg.host_iface = op->host_iface;
         cfg.keep_alive_tmo = o->kato != CONF_UNSET ? o->kato : 30;
-        if (o->hdr_digest != CONF_UNSET)
-                cfg.hdr_digest = o->hdr_digest;
-        if (o->data_digest != CONF_UNSET)
-                cfg.data_digest = o->data_digest;
-        /* libnvme 1.3 does not pass queue_size for a discovery controller
-         * (admin queue only); set it anyway in case a later one does. */
-        if (o->queue_size != CONF_UNSET)
-                cfg.queue_size = o->queue_size;
-        if (o->reconnect_delay != CONF_UNSET)
-                cfg.reconnect_delay = o->reconnect_delay;
-        if (o->ctrl_loss_tmo != CONF_UNSET)
-                cfg.ctrl_loss_tmo = o->ctrl_loss_tmo;
-        if (o->disable_sqflow != CONF_UNSET)
-                cfg.disable_sqflow = o->disable_sqflow;
+        /* CONF_UNSET keeps libnvme's default.  libnvme 1.3 does not pass
+         * queue_size for a discovery controller (admin queue only); it is
+         * set anyway in case a later one does. */
+#define SET_OPT(f)                      \
+        do {                            \
+                if (o->f != CONF_UNSET) \
+                        cfg.f = o->f;   \
+        } while (0)
+        SET_OPT(hdr_digest);
+        SET_OPT(data_digest);
+        SET_OPT(queue_size);
+        SET_OPT(reconnect_delay);
+        SET_OPT(ctrl_loss_tmo);
+        SET_OPT(disable_sqflow);
+#undef SET_OPT
 
         r = fabric_result(nvmf_add_ctrl(h, c, &cfg), NULL);
         if (r != 0) {
@@ -455,9 +459,9 @@ static int job_register(FabricOp *op) {
         if (h && op->hostkey)
                 nvme_host_set_dhchap_key(h, op->hostkey);
 
-        return fabric_result(nvmf_register_ctrl(c, op->flag ? NVMF_DIM_TAS_DEREGISTER
-                                                           : NVMF_DIM_TAS_REGISTER, &result),
-                             &op->status);
+        return fabric_result(
+                nvmf_register_ctrl(c, op->flag ? NVMF_DIM_TAS_DEREGISTER : NVMF_DIM_TAS_REGISTER, &result),
+                &op->status);
 }
 
 static int job_disconnect(FabricOp *op) {
@@ -519,7 +523,8 @@ static int dlp_read(void *ud, uint64_t offset, void *buf, size_t len, bool rae) 
                  * the one that clears RAE. */
                 if (chunk_rae && atomic_load(&rd->op->abort))
                         return -ECANCELED;
-                r = get_log(rd->fd, NVME_LOG_LID_DISCOVER, rd->lsp, offset, p, n, chunk_rae, &rd->op->status);
+                r = get_log(rd->fd, NVME_LOG_LID_DISCOVER, rd->lsp, offset, p, n, chunk_rae,
+                            &rd->op->status);
                 if (r != 0)
                         return r;
                 offset += n;
@@ -558,8 +563,8 @@ static int job_get_dlp(FabricOp *op) {
 
         rd.fd = fd;
         op->status = 0;
-        r = dlp_fetch(dlp_read, &rd, DLP_MAX_RETRIES, DLP_MAX_ENTRIES, &op->dlp.dlp,
-                      &op->dlp.retries, &op->dlp.dropped);
+        r = dlp_fetch(dlp_read, &rd, DLP_MAX_RETRIES, DLP_MAX_ENTRIES, &op->dlp.dlp, &op->dlp.retries,
+                      &op->dlp.dropped);
         if (r != -EREMOTEIO)
                 op->status = 0;
         return r;
@@ -661,8 +666,8 @@ int fabric_new(Fabric **ret, sd_event *event, const FabricLanes *lanes) {
                 return -ENOMEM;
         pthread_mutex_init(&f->owned_lock, NULL);
         f->event = sd_event_ref(event);
-        spec[LANE_CONNECT] = (PoolLaneSpec) { "fabric-connect", lanes->n_connect };
-        spec[LANE_CONTROL] = (PoolLaneSpec) { "fabric-control", lanes->n_control };
+        spec[LANE_CONNECT] = (PoolLaneSpec){ "fabric-connect", lanes->n_connect };
+        spec[LANE_CONTROL] = (PoolLaneSpec){ "fabric-control", lanes->n_control };
         r = pool_new(&f->pool, event, "fabric", spec, _LANE_MAX);
         if (r < 0)
                 return r;
@@ -703,8 +708,8 @@ void fabric_set_debug(Fabric *f, bool on) {
         atomic_store(&fabric_nvme_log_level, on ? LOG_DEBUG : LOG_CRIT);
 }
 
-static int op_new(Fabric *f, FabricOpType type, const char *device, FabricDoneFn cb,
-                  void *userdata, FabricOp **ret) {
+static int op_new(Fabric *f, FabricOpType type, const char *device, FabricDoneFn cb, void *userdata,
+                  FabricOp **ret) {
         FabricOp *op;
 
         if (!f)
@@ -741,8 +746,8 @@ static int op_submit(FabricOp *op, FabricOp **ret_op) {
         Fabric *f = op->fabric;
         int r;
 
-        r = pool_submit(f->pool, op->type == OP_CONNECT ? LANE_CONNECT : LANE_CONTROL,
-                        job_run, op_done, op, &op->job);
+        r = pool_submit(f->pool, op->type == OP_CONNECT ? LANE_CONNECT : LANE_CONTROL, job_run, op_done, op,
+                        &op->job);
         if (r < 0) {
                 op_free(op);
                 return r;
@@ -804,8 +809,8 @@ static int connect_check_options(const FabricOp *op) {
         return 0;
 }
 
-int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams *p,
-                   FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
+int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams *p, FabricDoneFn cb,
+                   void *userdata, FabricOp **ret_op) {
         _cleanup_(op_freep) FabricOp *op = NULL;
         const Tid *t;
         int r;
@@ -822,8 +827,7 @@ int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams 
         /* The TID's host NQN wins over the default host's. */
         if (!isempty(t->host_nqn) && free_and_strdup(&op->hostnqn, t->host_nqn) < 0)
                 return -ENOMEM;
-        if (dup_nonempty(&op->transport, t->transport) < 0 ||
-            dup_nonempty(&op->traddr, t->traddr) < 0 ||
+        if (dup_nonempty(&op->transport, t->transport) < 0 || dup_nonempty(&op->traddr, t->traddr) < 0 ||
             dup_nonempty(&op->trsvcid, t->trsvcid) < 0 ||
             free_and_strdup(&op->subsysnqn, isempty(t->subsysnqn) ? DISC_NQN : t->subsysnqn) < 0 ||
             dup_nonempty(&op->host_traddr, t->host_traddr) < 0 ||
@@ -838,19 +842,25 @@ int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams 
         return op_submit(TAKE_PTR(op), ret_op);
 }
 
-int fabric_ctrl_info(Fabric *f, const char *device, FabricDoneFn cb, void *userdata,
-                     FabricOp **ret_op) {
+/* An operation on an existing device that needs nothing but the device. */
+static int submit_on_device(Fabric *f, FabricOpType type, const char *device, bool flag, FabricDoneFn cb,
+                            void *userdata, FabricOp **ret_op) {
         FabricOp *op;
         int r;
 
-        r = op_new(f, OP_INFO, device, cb, userdata, &op);
+        r = op_new(f, type, device, cb, userdata, &op);
         if (r < 0)
                 return r;
+        op->flag = flag;
         return op_submit(op, ret_op);
 }
 
-int fabric_register(Fabric *f, const FabricHost *host, const char *device, bool deregister,
-                    FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
+int fabric_ctrl_info(Fabric *f, const char *device, FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
+        return submit_on_device(f, OP_INFO, device, false, cb, userdata, ret_op);
+}
+
+int fabric_register(Fabric *f, const FabricHost *host, const char *device, bool deregister, FabricDoneFn cb,
+                    void *userdata, FabricOp **ret_op) {
         _cleanup_(op_freep) FabricOp *op = NULL;
         int r;
 
@@ -864,27 +874,13 @@ int fabric_register(Fabric *f, const FabricHost *host, const char *device, bool 
         return op_submit(TAKE_PTR(op), ret_op);
 }
 
-int fabric_get_dlp(Fabric *f, const char *device, bool try_pleo,
-                   FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
-        FabricOp *op;
-        int r;
-
-        r = op_new(f, OP_GET_DLP, device, cb, userdata, &op);
-        if (r < 0)
-                return r;
-        op->flag = try_pleo;
-        return op_submit(op, ret_op);
+int fabric_get_dlp(Fabric *f, const char *device, bool try_pleo, FabricDoneFn cb, void *userdata,
+                   FabricOp **ret_op) {
+        return submit_on_device(f, OP_GET_DLP, device, try_pleo, cb, userdata, ret_op);
 }
 
-int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *userdata,
-                      FabricOp **ret_op) {
-        FabricOp *op;
-        int r;
-
-        r = op_new(f, OP_DISCONNECT, device, cb, userdata, &op);
-        if (r < 0)
-                return r;
-        return op_submit(op, ret_op);
+int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *userdata, FabricOp **ret_op) {
+        return submit_on_device(f, OP_DISCONNECT, device, false, cb, userdata, ret_op);
 }
 
 void fabric_op_cancel(FabricOp *op) {
@@ -892,6 +888,11 @@ void fabric_op_cancel(FabricOp *op) {
                 return;
         op->cancelled = true;
         atomic_store(&op->abort, true);
+}
+
+void fabric_op_abort(FabricOp *op) {
+        if (op)
+                atomic_store(&op->abort, true);
 }
 
 bool fabric_op_drop(FabricOp *op) {

@@ -62,23 +62,23 @@ typedef struct FabricOp FabricOp;
 
 typedef struct FabricHost {
         const char *hostnqn;
-        const char *hostid;     /* may be NULL */
-        const char *hostkey;    /* may be NULL */
-        const char *symname;    /* may be NULL: used for DIM */
+        const char *hostid; /* may be NULL */
+        const char *hostkey; /* may be NULL */
+        const char *symname; /* may be NULL: used for DIM */
 } FabricHost;
 
 typedef struct FabricConnectParams {
-        const Tid *tid;                   /* transport..host_nqn (host_iface may be "") */
-        const char *dhchap_secret;        /* may be NULL */
-        const char *dhchap_ctrl_secret;   /* may be NULL */
-        ConfConnOpts opts;                /* effective: CONF_UNSET = driver default */
+        const Tid *tid; /* transport..host_nqn (host_iface may be "") */
+        const char *dhchap_secret; /* may be NULL */
+        const char *dhchap_ctrl_secret; /* may be NULL */
+        ConfConnOpts opts; /* effective: CONF_UNSET = driver default */
 } FabricConnectParams;
 
 typedef struct FabricDlpResult {
-        Dlp *dlp;            /* owned by the callback on success */
+        Dlp *dlp; /* owned by the callback on success */
         bool pleo_used;
-        unsigned retries;    /* genctr changes seen */
-        size_t dropped;      /* entries dropped for empty/0.0.0.0/:: traddr */
+        unsigned retries; /* genctr changes seen */
+        size_t dropped; /* entries dropped for empty/0.0.0.0/:: traddr */
 } FabricDlpResult;
 
 /* error: 0 or negative errno; status: NVMe status when error is -EREMOTEIO.
@@ -89,8 +89,8 @@ typedef struct FabricDlpResult {
 typedef void (*FabricDoneFn)(FabricOp *op, int error, unsigned status, void *result, void *userdata);
 
 typedef struct FabricLanes {
-        unsigned n_connect;     /* concurrent connects */
-        unsigned n_control;     /* fetch / DIM / disconnect / info */
+        unsigned n_connect; /* concurrent connects */
+        unsigned n_control; /* fetch / DIM / disconnect / info */
 } FabricLanes;
 
 int fabric_new(Fabric **ret, sd_event *event, const FabricLanes *lanes);
@@ -118,23 +118,21 @@ bool fabric_is_owned(Fabric *f, const char *device);
  * the connect options with an option separator (',', '=' outside secrets,
  * whitespace, control characters) is refused with -EINVAL and logged as a
  * bug: the validators upstream must have caught it. */
-int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams *p,
-                   FabricDoneFn cb, void *userdata, FabricOp **ret_op);
+int fabric_connect(Fabric *f, const FabricHost *host, const FabricConnectParams *p, FabricDoneFn cb,
+                   void *userdata, FabricOp **ret_op);
 /* Read identity of an existing controller (sysfs attributes + Identify). */
-int fabric_ctrl_info(Fabric *f, const char *device, FabricDoneFn cb, void *userdata,
-                     FabricOp **ret_op);
+int fabric_ctrl_info(Fabric *f, const char *device, FabricDoneFn cb, void *userdata, FabricOp **ret_op);
 /* DIM registration (TAS register/deregister). */
-int fabric_register(Fabric *f, const FabricHost *host, const char *device, bool deregister,
-                    FabricDoneFn cb, void *userdata, FabricOp **ret_op);
+int fabric_register(Fabric *f, const FabricHost *host, const char *device, bool deregister, FabricDoneFn cb,
+                    void *userdata, FabricOp **ret_op);
 /* Fetch the DLP (lib/dlp.c's dlp_fetch): if try_pleo, read Supported Log
  * Pages first and use LSP PLEO when log 0x70 advertises PLEOS.  numrec is
  * capped so a hostile DC cannot make us allocate without limit; every
  * command has FABRIC_ADMIN_TIMEOUT_MS; a cancelled fetch stops at the next
  * command (after clearing RAE). */
-int fabric_get_dlp(Fabric *f, const char *device, bool try_pleo,
-                   FabricDoneFn cb, void *userdata, FabricOp **ret_op);
-int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *userdata,
-                      FabricOp **ret_op);
+int fabric_get_dlp(Fabric *f, const char *device, bool try_pleo, FabricDoneFn cb, void *userdata,
+                   FabricOp **ret_op);
+int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *userdata, FabricOp **ret_op);
 
 /* The callback will not be called; an operation already running still runs
  * to its end on the worker (a blocking kernel call cannot be interrupted).
@@ -143,6 +141,10 @@ int fabric_disconnect(Fabric *f, const char *device, FabricDoneFn cb, void *user
  * whose device is unknown until it completes).  To drop a DC while its
  * connect is in flight, keep the callback and disconnect from there. */
 void fabric_op_cancel(FabricOp *op);
+/* Ask a running operation to stop early; its callback is still called (a
+ * stopped log-page fetch reports -ECANCELED, after clearing RAE).  Only
+ * fetches stop early; other operations run to their end. */
+void fabric_op_abort(FabricOp *op);
 /* Take an operation that has not started yet off its queue: true, and it
  * never runs (no callback; forget op).  False if it already runs. */
 bool fabric_op_drop(FabricOp *op);

@@ -18,8 +18,8 @@
 extern char **environ;
 
 typedef struct Recent {
-        unsigned num;           /* device number */
-        uint64_t last;          /* CLOCK_MONOTONIC usec of the last hand-off */
+        unsigned num; /* device number */
+        uint64_t last; /* CLOCK_MONOTONIC usec of the last hand-off */
         unsigned suppressed;
 } Recent;
 
@@ -93,7 +93,7 @@ static Recent *recent_get(Handoff *h, unsigned num, uint64_t now) {
         if (!t)
                 return NULL;
         h->recent = t;
-        h->recent[h->n_recent] = (Recent) { .num = num };
+        h->recent[h->n_recent] = (Recent){ .num = num };
         return &h->recent[h->n_recent++];
 }
 
@@ -148,7 +148,9 @@ int handoff_nvmecli(Handoff *h, sd_device *device, const char *sysname) {
                 return 0;
         }
 
-        if (asprintf(&instance, "--device=%s\t--transport=%s\t--traddr=%s\t--trsvcid=%s\t--host-traddr=%s\t--host-iface=%s",
+        if (asprintf(&instance,
+                     "--device=%s\t--transport=%s\t--traddr=%s\t--trsvcid=%s\t--host-traddr=%s\t--host-"
+                     "iface=%s",
                      sysname, trtype, traddr, trsvcid, host_traddr ?: "none", host_iface ?: "none") < 0)
                 return log_oom();
         escaped = handoff_unit_escape(instance);
@@ -157,7 +159,8 @@ int handoff_nvmecli(Handoff *h, sd_device *device, const char *sysname) {
         argv[3] = unit;
 
         if (suppressed)
-                log_info("%s is not managed by stafd: handing it to nvme-cli (%s; %u events rate-limited since the last hand-off)",
+                log_info("%s is not managed by stafd: handing it to nvme-cli (%s; %u events rate-limited "
+                         "since the last hand-off)",
                          sysname, unit, suppressed);
         else
                 log_info("%s is not managed by stafd: handing it to nvme-cli (%s)", sysname, unit);

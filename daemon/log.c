@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "utf8.h"
 
 static LogTarget log_target = LOG_TARGET_CONSOLE;
 static int log_max_level = LOG_INFO;
@@ -24,36 +25,6 @@ int log_get_max_level(void) {
         return log_max_level;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s) {
-        size_t n;
-        uint32_t c;
-
-        if (s[0] < 0x80)
-                return 1;
-        if ((s[0] & 0xe0) == 0xc0) {
-                n = 2;
-                c = s[0] & 0x1f;
-        } else if ((s[0] & 0xf0) == 0xe0) {
-                n = 3;
-                c = s[0] & 0x0f;
-        } else if ((s[0] & 0xf8) == 0xf0) {
-                n = 4;
-                c = s[0] & 0x07;
-        } else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                c = (c << 6) | (s[i] & 0x3f);
-        }
-        /* overlong, surrogates, beyond U+10FFFF */
-        if ((n == 2 && c < 0x80) || (n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
-            (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-                return 0;
-        return n;
-}
-
 size_t log_escape_to(const char *s, char *buf, size_t size) {
         const unsigned char *p = (const unsigned char *) strempty(s);
         size_t o = 0;
@@ -61,7 +32,7 @@ size_t log_escape_to(const char *s, char *buf, size_t size) {
         if (size == 0)
                 return 0;
         while (*p) {
-                size_t n = utf8_len(p);
+                size_t n = utf8_char_len((const char *) p);
                 char esc[5];
                 const char *src;
                 size_t len;

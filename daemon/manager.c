@@ -544,9 +544,10 @@ static uint64_t mono_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-/* A reconciliation pass stops creating DCs once it has run this long (and
- * created at least ADD_MIN), and continues in the next pass. */
-#define ADD_BUDGET_USEC (250 * USEC_PER_MSEC)
+/* A reconciliation pass stops creating DCs once it has spent this long
+ * creating them (and created at least ADD_MIN), and continues in the next
+ * pass. */
+#define ADD_BUDGET_USEC (200 * USEC_PER_MSEC)
 #define ADD_MIN 1024
 
 /* One log line per added/removed DC up to this many per reconciliation,
@@ -595,6 +596,25 @@ static void manager_schedule_starts(Manager *m) {
 
 static void manager_arm_reconcile(Manager *m, uint64_t delay);
 
+/* Same controller= entry (so a DC's copy need not be replaced)? */
+static bool conf_controller_same(const ConfController *a, const ConfController *b) {
+        const char * const sa[] = { a ? a->transport : NULL, a ? a->traddr : NULL, a ? a->trsvcid : NULL,
+                                    a ? a->nqn : NULL, a ? a->host_traddr : NULL, a ? a->host_iface : NULL,
+                                    a ? a->host_nqn : NULL, a ? a->dhchap_secret : NULL,
+                                    a ? a->dhchap_ctrl_secret : NULL };
+        const char * const sb[] = { b ? b->transport : NULL, b ? b->traddr : NULL, b ? b->trsvcid : NULL,
+                                    b ? b->nqn : NULL, b ? b->host_traddr : NULL, b ? b->host_iface : NULL,
+                                    b ? b->host_nqn : NULL, b ? b->dhchap_secret : NULL,
+                                    b ? b->dhchap_ctrl_secret : NULL };
+
+        if (!a || !b)
+                return a == b;
+        for (size_t i = 0; i < ELEMENTSOF(sa); i++)
+                if (!streq_ptr(sa[i], sb[i]))
+                        return false;
+        return a->line == b->line && memcmp(&a->opts, &b->opts, sizeof(a->opts)) == 0;
+}
+
 static int build_and_reconcile(Manager *m) {
         _cleanup_free_ ReferralSource *refs = NULL;
         _cleanup_free_ size_t *ref_start = NULL;
@@ -607,7 +627,7 @@ static int build_and_reconcile(Manager *m) {
         CandidateSet cand = {};
         ReconcilePlan plan = {};
         size_t n_refs = 0, n_disc = 0, n_alloc = 0, n_gone = 0;
-        uint64_t t0 = mono_usec();
+        uint64_t t_add;
         bool more = false;
         int r;
 
@@ -692,7 +712,8 @@ static int build_and_reconcile(Manager *m) {
         for (size_t i = 0; i < m->n_dcs; i++) {
                 long k = candidates_find(&cand, &m->dcs[i]->tid);
 
-                if (k >= 0 && cand.items[k].origin == DC_ORIGIN_CONFIGURED)
+                if (k >= 0 && cand.items[k].origin == DC_ORIGIN_CONFIGURED &&
+                    !conf_controller_same(m->dcs[i]->conf, cand.items[k].conf))
                         dc_set_conf(m->dcs[i], cand.items[k].conf);
                 /* Announced = a reachable candidate, or still resolved by
                  * mDNS even if it is not reachable right now. */
@@ -727,6 +748,7 @@ static int build_and_reconcile(Manager *m) {
                         log_info("Removed %zu more DCs (listed at debug level)", n_gone - LOG_EACH_MAX);
         }
 
+        t_add = mono_usec();
         for (size_t i = 0; i < plan.n_add; i++) {
                 const Candidate *c = &cand.items[plan.add[i]];
                 Dc *dc;
@@ -734,7 +756,7 @@ static int build_and_reconcile(Manager *m) {
                 /* 100 000 new DCs take seconds to create: create them over
                  * several passes, each bounded in time, so that the loop
                  * answers the bus and signals in between. */
-                if (i >= ADD_MIN && i % 256 == 0 && mono_usec() - t0 > ADD_BUDGET_USEC) {
+                if (i >= ADD_MIN && i % 256 == 0 && mono_usec() - t_add > ADD_BUDGET_USEC) {
                         log_info("Created %zu of %zu new DCs; continuing in the next pass", i, plan.n_add);
                         plan.n_add = i;
                         more = true;

@@ -27,7 +27,7 @@ typedef enum JobState {
 struct PoolJob {
         Pool *pool;
         unsigned lane;
-        PoolJob *prev, *next;   /* lane queue, or done list (next only) */
+        PoolJob *prev, *next; /* lane queue, or done list (next only) */
         JobState state;
         PoolRunFn run;
         PoolDoneFn done;
@@ -42,7 +42,7 @@ typedef struct Lane {
         PoolJob *head, *tail;
         pthread_t *threads;
         unsigned n_threads;
-        unsigned n_running;     /* under the lock */
+        unsigned n_running; /* under the lock */
 } Lane;
 
 struct Pool {
@@ -54,10 +54,10 @@ struct Pool {
         pthread_mutex_t lock;
         Lane *lanes;
         unsigned n_lanes;
-        PoolJob *done;          /* LIFO; reversed when drained */
+        PoolJob *done; /* LIFO; reversed when drained */
         bool stop;
 
-        unsigned n_pending;     /* loop thread */
+        unsigned n_pending; /* loop thread */
 };
 
 static void lane_unlink(Lane *l, PoolJob *j) {
@@ -305,7 +305,7 @@ int pool_submit(Pool *p, unsigned lane, PoolRunFn run, PoolDoneFn done, void *da
         j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;
-        *j = (PoolJob) { .pool = p, .lane = lane, .run = run, .done = done, .data = data };
+        *j = (PoolJob){ .pool = p, .lane = lane, .run = run, .done = done, .data = data };
         l = &p->lanes[lane];
 
         pthread_mutex_lock(&p->lock);

@@ -32,8 +32,8 @@ typedef int (*PoolRunFn)(void *data);
 typedef void (*PoolDoneFn)(void *data, int result);
 
 typedef struct PoolLaneSpec {
-        const char *name;       /* for thread names and logs */
-        unsigned n_workers;     /* >= 1: also the bound on concurrent jobs */
+        const char *name; /* for thread names and logs */
+        unsigned n_workers; /* >= 1: also the bound on concurrent jobs */
 } PoolLaneSpec;
 
 int pool_new(Pool **ret, sd_event *event, const char *name, const PoolLaneSpec *lanes, unsigned n_lanes);

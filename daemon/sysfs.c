@@ -11,6 +11,7 @@
 #include <ifaddrs.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +23,18 @@
 #include "macro.h"
 #include "sysfs.h"
 
+/* sysfs_lock is held by workers across blocking sysfs reads (index build):
+ * the loop thread never takes it (sysfs_index_invalidate is an atomic). */
 static pthread_mutex_t sysfs_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *root_path;          /* under sysfs_lock for writers; set before threads use it */
+static atomic_uint_fast64_t index_gen;
+static char *root_path; /* under sysfs_lock for writers; set before threads use it */
 
 typedef struct Ctrl {
         char device[32];
         unsigned num;
         bool live, deleting, discovery, well_known;
-        char *key;               /* transport \n addr \n trsvcid \n hostnqn */
-        char *scope;             /* of traddr, lower-case, "" if none */
+        char *key; /* transport \n addr \n trsvcid \n hostnqn */
+        char *scope; /* of traddr, lower-case, "" if none */
         char *subsysnqn;
         char *host_traddr, *src_addr, *host_iface;
         struct Ctrl *bucket_next;
@@ -40,8 +44,9 @@ typedef struct Index {
         Ctrl *ctrls;
         size_t n;
         Ctrl **buckets;
-        size_t n_buckets;        /* power of two */
-        uint64_t built_at;       /* CLOCK_MONOTONIC usec */
+        size_t n_buckets; /* power of two */
+        uint64_t built_at; /* CLOCK_MONOTONIC usec */
+        uint64_t gen; /* index_gen when the build started */
         bool valid;
         uint64_t builds;
 } Index;
@@ -78,9 +83,7 @@ int sysfs_set_root(const char *path) {
 }
 
 void sysfs_index_invalidate(void) {
-        pthread_mutex_lock(&sysfs_lock);
-        idx.valid = false;
-        pthread_mutex_unlock(&sysfs_lock);
+        atomic_fetch_add(&index_gen, 1);
 }
 
 uint64_t sysfs_index_builds(void) {
@@ -102,7 +105,7 @@ bool sysfs_device_name_valid(const char *device) {
         return strlen(device) < sizeof(((FabricCtrlInfo *) NULL)->device);
 }
 
-static void strtrim_copy(char *dst, size_t size, const char *src) {
+void sysfs_trim_copy(char *dst, size_t size, const char *src) {
         size_t n;
 
         while (isspace((unsigned char) *src))
@@ -132,7 +135,7 @@ int sysfs_attr(const char *device, const char *attr, char *buf, size_t size) {
         if (n < 0)
                 return -errno;
         tmp[n] = 0;
-        strtrim_copy(buf, size, tmp);
+        sysfs_trim_copy(buf, size, tmp);
         return 0;
 }
 
@@ -177,7 +180,7 @@ void sysfs_address_get(const char *address, const char *key, char *buf, size_t s
                                 len = sizeof(tmp) - 1;
                         memcpy(tmp, p + klen + 1, len);
                         tmp[len] = 0;
-                        strtrim_copy(buf, size, tmp);
+                        sysfs_trim_copy(buf, size, tmp);
                         return;
                 }
                 p = end ? end + 1 : NULL;
@@ -238,7 +241,8 @@ static bool iface_of_addr(const char *addr, char *buf, size_t size) {
                 if (ifa->ifa_addr->sa_family == AF_INET)
                         inet_ntop(AF_INET, &((struct sockaddr_in *) ifa->ifa_addr)->sin_addr, s, sizeof(s));
                 else if (ifa->ifa_addr->sa_family == AF_INET6)
-                        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ifa->ifa_addr)->sin6_addr, s, sizeof(s));
+                        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ifa->ifa_addr)->sin6_addr, s,
+                                  sizeof(s));
                 else
                         continue;
                 if (sysfs_addr_equal(s, addr)) {
@@ -291,8 +295,8 @@ static size_t key_hash(const char *s) {
         return h;
 }
 
-static char *make_key(const char *transport, const char *traddr, const char *trsvcid,
-                      const char *hostnqn, char *scope, size_t ssize) {
+static char *make_key(const char *transport, const char *traddr, const char *trsvcid, const char *hostnqn,
+                      char *scope, size_t ssize) {
         char addr[256], tr[32];
         char *k;
         size_t i;
@@ -319,7 +323,7 @@ static bool ctrl_read(const char *device, Ctrl *c) {
         (void) sysfs_attr(device, "state", state, sizeof(state));
         (void) sysfs_attr(device, "cntrltype", ctype, sizeof(ctype));
 
-        *c = (Ctrl) {};
+        *c = (Ctrl){};
         (void) snprintf(c->device, sizeof(c->device), "%.31s", device);
         c->num = (unsigned) strtoul(device + 4, NULL, 10);
         c->live = streq(state, "live");
@@ -327,8 +331,8 @@ static bool ctrl_read(const char *device, Ctrl *c) {
         c->well_known = streq(subsys, DISC_NQN);
         /* Old kernels lack cntrltype: a controller without namespaces is
          * taken as a discovery controller; an I/O one is not ours. */
-        c->discovery = streq(ctype, "discovery") || c->well_known ||
-                       (isempty(ctype) && !has_namespaces(device));
+        c->discovery =
+                streq(ctype, "discovery") || c->well_known || (isempty(ctype) && !has_namespaces(device));
 
         sysfs_address_get(address, "traddr", traddr, sizeof(traddr));
         sysfs_address_get(address, "trsvcid", trsvcid, sizeof(trsvcid));
@@ -363,6 +367,7 @@ static int index_build(void) {
         index_clear();
         idx.builds++;
         idx.built_at = now_usec();
+        idx.gen = atomic_load(&index_gen);
 
         (void) snprintf(path, sizeof(path), "%s/class/nvme", sysfs_root());
         d = opendir(path);
@@ -441,9 +446,8 @@ static bool ctrl_matches(const Ctrl *c, const Tid *tid, const char *scope) {
         return true;
 }
 
-int sysfs_find_existing(const Tid *tid, const char *hostnqn,
-                        bool (*skip)(const char *device, void *ud), void *ud,
-                        char *ret_device, size_t size) {
+int sysfs_find_existing(const Tid *tid, const char *hostnqn, bool (*skip)(const char *device, void *ud),
+                        void *ud, char *ret_device, size_t size) {
         _cleanup_free_ char *key = NULL;
         const Ctrl *best = NULL;
         char scope[64];
@@ -458,10 +462,12 @@ int sysfs_find_existing(const Tid *tid, const char *hostnqn,
                 return -ENOMEM;
 
         pthread_mutex_lock(&sysfs_lock);
-        if (!idx.valid || now_usec() - idx.built_at > SYSFS_INDEX_MAX_AGE_USEC)
+        if (!idx.valid || idx.gen != atomic_load(&index_gen) ||
+            now_usec() - idx.built_at > SYSFS_INDEX_MAX_AGE_USEC)
                 r = index_build();
         if (r >= 0 && idx.n_buckets > 0)
-                for (const Ctrl *c = idx.buckets[key_hash(key) & (idx.n_buckets - 1)]; c; c = c->bucket_next) {
+                for (const Ctrl *c = idx.buckets[key_hash(key) & (idx.n_buckets - 1)]; c;
+                     c = c->bucket_next) {
                         if (!streq(c->key, key) || !ctrl_matches(c, tid, scope))
                                 continue;
                         if (skip && skip(c->device, ud))

@@ -38,19 +38,23 @@
 
 /* What we know about a connected controller (sysfs + Identify). */
 typedef struct FabricCtrlInfo {
-        char device[32];     /* "nvme3" */
-        char dctype[16];     /* "ddc", "cdc", "none" or "" */
-        char cntrltype[16];  /* "discovery", "io", "admin" or "" */
+        char device[32]; /* "nvme3" */
+        char dctype[16]; /* "ddc", "cdc", "none" or "" */
+        char cntrltype[16]; /* "discovery", "io", "admin" or "" */
         char model[64];
         char serial[32];
         char hostnqn[256];
         char hostid[64];
-        bool adopted;        /* connect found an existing kernel controller */
+        bool adopted; /* connect found an existing kernel controller */
 } FabricCtrlInfo;
 
 /* "/sys" unless changed; NULL restores "/sys".  Invalidates the index. */
 int sysfs_set_root(const char *path);
 const char *sysfs_root(void);
+
+/* src without leading and trailing white space, into dst (truncated to
+ * size): how attribute values are read (also used for Identify strings). */
+void sysfs_trim_copy(char *dst, size_t size, const char *src);
 
 /* "nvme" + digits, short enough for FabricCtrlInfo.device. */
 bool sysfs_device_name_valid(const char *device);
@@ -75,9 +79,8 @@ int sysfs_read_info(const char *device, FabricCtrlInfo *ret);
  * src_addr=).  Devices for which skip(device, ud) is true are not considered
  * (owned by another DC).  A "live" match wins, then the lowest number.
  * Returns 1 and the device name, 0 if none, negative errno on error. */
-int sysfs_find_existing(const Tid *tid, const char *hostnqn,
-                        bool (*skip)(const char *device, void *ud), void *ud,
-                        char *ret_device, size_t size);
+int sysfs_find_existing(const Tid *tid, const char *hostnqn, bool (*skip)(const char *device, void *ud),
+                        void *ud, char *ret_device, size_t size);
 
 /* Value of key in a "k=v,k=v" address attribute, trimmed, into buf ("" if
  * absent; truncated to size). */

@@ -37,11 +37,13 @@
 
 #define ZC_CONNECT_TIMEOUT   (3 * USEC_PER_SEC)
 #define ZC_CLIENT_RETRY      (5 * USEC_PER_SEC)
-#define ZC_RESOLVE_RETRY     (10 * USEC_PER_SEC)
 #define ZC_DOMAIN            "local"
 
 /* Retry schedule for unreachable tcp services, seconds; the last repeats. */
 static const unsigned zc_retry_sec[] = { 5, 10, 30, 60, 300, 600 };
+/* Retry schedule for announcements that do not resolve (any host on the
+ * LAN can announce one), seconds; the last repeats. */
+static const unsigned zc_resolve_retry_sec[] = { 10, 30, 60, 120, 300, 600 };
 
 static const char * const zc_service_types[] = { "_nvme-disc._tcp", "_nvme-disc._udp" };
 #define ZC_N_TYPES ELEMENTSOF(zc_service_types)
@@ -64,6 +66,8 @@ typedef struct Service {
         sd_event_source *timer;
         unsigned n_failures;
         char *last_txt_error;   /* last TXT complaint, so a re-resolve does not repeat it */
+        unsigned n_resolve_failures;    /* failed resolutions in a row */
+        int resolve_error;              /* Avahi error of the last one (logged once per streak) */
 } Service;
 
 struct Zeroconf {
@@ -483,6 +487,27 @@ static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProt
 
 static int resolve_retry_handler(sd_event_source *es, uint64_t usec, void *userdata);
 
+/* A resolution failed: retry later and later; warn once per streak (and
+ * when the error changes), like connect failures, then only at debug. */
+static void service_resolve_failed(Service *s, int e) {
+        unsigned i = s->n_resolve_failures < ELEMENTSOF(zc_resolve_retry_sec) ? s->n_resolve_failures
+                                                                              : ELEMENTSOF(zc_resolve_retry_sec) - 1;
+        unsigned delay = zc_resolve_retry_sec[i];
+
+        s->n_resolve_failures++;
+        if (s->n_resolve_failures == 1 || e != s->resolve_error)
+                log_avahi(LOG_WARNING, e,
+                          "Failed to resolve mDNS service '%s' (%s) on %s; retrying in %u s, then less often "
+                          "(up to every %u s)",
+                          s->pub.name, s->pub.type, service_iface(s), delay,
+                          zc_resolve_retry_sec[ELEMENTSOF(zc_resolve_retry_sec) - 1]);
+        else
+                log_avahi(LOG_DEBUG, e, "mDNS service '%s' on %s: resolution attempt %u failed; next in %u s",
+                          s->pub.name, service_iface(s), s->n_resolve_failures, delay);
+        s->resolve_error = e;
+        (void) service_arm_timer(s, (uint64_t) delay * USEC_PER_SEC, resolve_retry_handler);
+}
+
 static int service_resolve(Service *s) {
         Zeroconf *z = s->z;
 
@@ -496,9 +521,7 @@ static int service_resolve(Service *s) {
         if (!s->resolver) {
                 int e = avahi_client_errno(z->client);
 
-                log_avahi(LOG_WARNING, e, "Failed to resolve mDNS service '%s' on %s", s->pub.name,
-                          service_iface(s));
-                (void) service_arm_timer(s, ZC_RESOLVE_RETRY, resolve_retry_handler);
+                service_resolve_failed(s, e);
                 return avahi_error_to_errno(e);
         }
         return 0;
@@ -526,16 +549,19 @@ static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProt
         if (event == AVAHI_RESOLVER_FAILURE) {
                 int e = z->client ? avahi_client_errno(z->client) : AVAHI_ERR_FAILURE;
 
-                log_avahi(LOG_WARNING, e, "Failed to resolve mDNS service '%s' (%s) on %s; retrying in %u s",
-                          name, type, service_iface(s), (unsigned) (ZC_RESOLVE_RETRY / USEC_PER_SEC));
                 avahi_service_resolver_free(r);
                 s->resolver = NULL;
                 service_unresolve(s);
-                (void) service_arm_timer(s, ZC_RESOLVE_RETRY, resolve_retry_handler);
+                service_resolve_failed(s, e);
                 return;
         }
         if (event != AVAHI_RESOLVER_FOUND || !a)
                 return;
+        if (s->n_resolve_failures > 0) {
+                log_info("mDNS service '%s' on %s resolved after %u failed attempt(s)", name, service_iface(s),
+                         s->n_resolve_failures);
+                s->n_resolve_failures = 0;
+        }
 
         k = parse_txt(s, txt, &t);
         if (k == -ENOMEM) {

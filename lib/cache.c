@@ -434,8 +434,13 @@ static int parse_dlpe(struct json_object *o, DlpEntry **ret) {
                 return 1;
         for (unsigned k = 0; k < _DLPE_N_KEYS; k++) {
                 vals[k] = get_text(o, dlp_key_name(k));
-                if (!vals[k] && (k < _DLPE_N_BASE || json_object_object_get_ex(o, dlp_key_name(k), &v)))
-                        return 1; /* missing, not a string, or not UTF-8 */
+                if (vals[k])
+                        continue;
+                /* A base key must be there; an extra that is not a string
+                 * is ignored, one that is not UTF-8 spoils the entry. */
+                if (k < _DLPE_N_BASE || (json_object_object_get_ex(o, dlp_key_name(k), &v) &&
+                                         json_object_is_type(v, json_type_string)))
+                        return 1;
         }
         r = dlpe_new(ret, vals);
         if (r == -E2BIG)

@@ -5,12 +5,14 @@
  * What inih does here, and no more: it pairs each key with the section
  * header above it.  Debian's libinih is built with a 200-byte line limit and
  * ';' as inline comment prefix, both of which would silently cut controller=
- * entries, so inih never sees a user line.  conf_lines_split() does the
- * lexing (CRLF, BOM, comments, ' #' inline comments, continuation lines)
- * into a table of items (header, key=value, or a warning about an unusable
- * line) with their line numbers; inih reads a synthetic file of short tokens
- * ("[s<N>]", "k<N>=v") that reference the table, in file order, so warnings
- * come out in file order too.  See docs/configuration.md.
+ * entries, so inih never sees a user line.  pre_next() does the lexing
+ * (CRLF, BOM, comments, ' #' inline comments, continuation lines) one item
+ * (header or key=value) at a time, when inih's reader asks for a line, and
+ * hands inih a short token ("[s]", "k=v"); inih calls the handler for a line
+ * before it reads the next, so the handler gets the current item.  Warnings
+ * about unusable lines go straight into a collapsing sink, in file order
+ * with the handlers' own.  Memory and time are linear in the text.  See
+ * docs/configuration.md.
  */
 
 #include <ctype.h>
@@ -82,100 +84,115 @@ static bool warning_same_kind(const char *a, const char *b) {
         return qa1 - a == qb1 - b && strncmp(a, b, (size_t) (qa1 - a)) == 0 && streq(qa2, qb2);
 }
 
-int conf_warnings_collapse(char ***warnings, const char *name) {
-        char **w = *warnings;
-        size_t n = strv_length(w), out = 0, dropped = 0;
+/* Warnings go through a sink that collapses them as they come: time O(1)
+ * and memory O(CONF_WARNINGS_MAX) per warning, whatever the file holds
+ * (16 MiB of one-byte lines are 8 million warnings). */
 
-        for (size_t i = 0; i < n;) {
-                size_t j = i + 1;
-                unsigned long last = 0;
+static int sink_store(ConfLines *pre, char *w) {
+        if (pre->n_out + 2 > pre->cap_out) {
+                size_t cap = pre->cap_out ? pre->cap_out * 2 : 16;
+                char **t = realloc(pre->out, cap * sizeof(char *));
 
-                while (j < n && warning_same_kind(w[i], w[j]))
-                        j++;
-                if (out >= CONF_WARNINGS_MAX) {
-                        dropped += j - i;
-                        for (size_t k = i; k < j; k++)
-                                free(w[k]);
-                        i = j;
-                        continue;
+                if (!t) {
+                        free(w);
+                        return -ENOMEM;
                 }
-                if (j - i < CONF_WARNINGS_RUN) {
-                        /* A short run: every line stays. */
-                        for (size_t k = i; k < j && out < CONF_WARNINGS_MAX; k++, i++)
-                                w[out++] = w[k];
-                        continue;
-                }
-                {
-                        char *t;
-
-                        /* Out of memory: the first line alone still says it. */
-                        (void) warning_body(w[j - 1], &last);
-                        if (asprintf(&t, "%s (and %zu more like it, up to line %lu)", w[i], j - i - 1, last) >= 0) {
-                                free(w[i]);
-                                w[i] = t;
-                        }
-                }
-                w[out++] = w[i];
-                for (size_t k = i + 1; k < j; k++)
-                        free(w[k]);
-                i = j;
+                pre->out = t;
+                pre->cap_out = cap;
         }
-        if (w)
-                w[out] = NULL;
-        if (dropped > 0)
-                return strv_extendf(warnings, "%s: %zu more warnings not shown", name, dropped);
+        pre->out[pre->n_out++] = w;
+        pre->out[pre->n_out] = NULL;
         return 0;
+}
+
+/* A run of CONF_WARNINGS_RUN or more ends: its first line gets the count. */
+static void sink_end_run(ConfLines *pre) {
+        char *t;
+
+        if (pre->run_len >= CONF_WARNINGS_RUN &&
+            asprintf(&t, "%s (and %zu more like it, up to line %lu)", pre->out[pre->run_first],
+                     pre->run_len - 1, pre->run_last) >= 0) {
+                free(pre->out[pre->run_first]);
+                pre->out[pre->run_first] = t;
+        }
+        /* Out of memory: the first line alone still says it. */
+        pre->run_len = 0;
+        pre->run_dropped = 0;
+}
+
+/* Take w (malloc'd) into the sink. */
+static int sink_add(ConfLines *pre, char *w) {
+        if (pre->run_len > 0 && warning_same_kind(pre->out[pre->run_first], w)) {
+                pre->run_len++;
+                (void) warning_body(w, &pre->run_last);
+                if (pre->run_len < CONF_WARNINGS_RUN) {
+                        /* Short so far: every line is kept (while there is room). */
+                        if (pre->n_out < CONF_WARNINGS_MAX)
+                                return sink_store(pre, w);
+                        pre->n_dropped++;
+                        pre->run_dropped++;
+                } else if (pre->run_len == CONF_WARNINGS_RUN) {
+                        /* Long enough: one line with a count instead. */
+                        while (pre->n_out > pre->run_first + 1)
+                                free(pre->out[--pre->n_out]);
+                        pre->out[pre->n_out] = NULL;
+                        pre->n_dropped -= pre->run_dropped;
+                        pre->run_dropped = 0;
+                }
+                free(w);
+                return 0;
+        }
+        sink_end_run(pre);
+        if (pre->n_out >= CONF_WARNINGS_MAX) {
+                pre->n_dropped++;
+                free(w);
+                return 0;
+        }
+        pre->run_first = pre->n_out;
+        pre->run_len = 1;
+        (void) warning_body(w, &pre->run_last);
+        return sink_store(pre, w);
+}
+
+/* Hand the sink's lines to *dest (appended after what is there). */
+static int sink_finish(ConfLines *pre, char ***dest) {
+        int r = 0;
+
+        sink_end_run(pre);
+        if (!*dest) {
+                *dest = TAKE_PTR(pre->out);
+                pre->n_out = pre->cap_out = 0;
+        } else {
+                for (size_t i = 0; i < pre->n_out && r >= 0; i++)
+                        r = strv_consume(dest, TAKE_PTR(pre->out[i]));
+                pre->out = strv_free(pre->out);
+                pre->n_out = pre->cap_out = 0;
+        }
+        if (r >= 0 && pre->n_dropped > 0)
+                r = strv_extendf(dest, "%s: %zu more warnings not shown", pre->name, pre->n_dropped);
+        return r;
 }
 
 /* ------------------------------------------------------------- lines */
 
-static void pre_done(ConfLines *pre) {
-        for (size_t i = 0; i < pre->n_items; i++) {
-                free(pre->items[i].section);
-                free(pre->items[i].key);
-                free(pre->items[i].value);
-        }
-        free(pre->items);
-        pre->items = NULL;
-        pre->n_items = 0;
-}
-
-static int pre_add(ConfLines *pre, ConfItemKind kind, unsigned line, const char *section, const char *key,
-                   const char *value) {
-        ConfItem it = { .line = line, .kind = kind };
-
-        if (array_grow(&pre->items, pre->n_items, sizeof(ConfItem)) < 0)
-                return -ENOMEM;
-        it.section = section ? strdup(section) : NULL;
-        it.key = key ? strdup(key) : NULL;
-        it.value = value ? strdup(value) : NULL;
-        if ((section && !it.section) || (key && !it.key) || (value && !it.value)) {
-                free(it.section);
-                free(it.key);
-                free(it.value);
-                return -ENOMEM;
-        }
-        pre->items[pre->n_items++] = it;
-        return 0;
-}
-
-/* "NAME:LINE: " + message, queued in file order. */
+/* "NAME:LINE: " + message, straight into the sink: everything before it in
+ * the file has been handled already. */
 _printf_(3, 4)
-static int pre_warn(ConfLines *pre, unsigned line, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL, *s = NULL;
+static void pre_warn(ConfLines *pre, unsigned line, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        char *s;
         va_list ap;
         int r;
 
         va_start(ap, fmt);
         r = vasprintf(&msg, fmt, ap);
         va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        if (asprintf(&s, "%s:%u: %s", pre->name, line, msg) < 0) {
-                s = NULL;
-                return -ENOMEM;
+        if (r < 0 || asprintf(&s, "%s:%u: %s", pre->name, line, msg) < 0) {
+                pre->oom = true;
+                return;
         }
-        return pre_add(pre, CONF_ITEM_WARNING, line, NULL, s, NULL);
+        if (sink_add(pre, s) < 0)
+                pre->oom = true;
 }
 
 /* Cut a ' #' / '\t#' inline comment. */
@@ -187,39 +204,21 @@ static void strip_inline_comment(char *s) {
                 }
 }
 
-/* Split text into items. */
-static int conf_lines_split(ConfLines *pre, const char *text, size_t len) {
-        _cleanup_free_ char *buf = NULL, *section = NULL, *prev_key = NULL;
-        char *p, *end;
-        unsigned lineno = 0;
-        int r;
-
-        buf = malloc(len + 1);
-        if (!buf)
-                return -ENOMEM;
-        memcpy(buf, text, len);
-        buf[len] = '\0';
-        /* An embedded NUL would end C strings mid-line: make it a blank. */
-        for (size_t i = 0; i < len; i++)
-                if (buf[i] == '\0')
-                        buf[i] = ' ';
-
-        p = buf;
-        end = buf + len;
-        if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-                p += 3;
-
-        while (p < end) {
+/* The next section header or key=value of the text: 1 with pre->cur set (a
+ * header is CONF_ITEM_SECTION, a key CONF_ITEM_KEY), 0 at the end, -ENOMEM.
+ * Lines that cannot be used are warned about on the way. */
+static int pre_next(ConfLines *pre) {
+        while (pre->p < pre->end && !pre->oom) {
                 _cleanup_free_ char *e = NULL;
                 char *nl, *s, *eq, *k, *v;
                 bool indented;
 
-                lineno++;
-                nl = memchr(p, '\n', (size_t) (end - p));
+                pre->lineno++;
+                nl = memchr(pre->p, '\n', (size_t) (pre->end - pre->p));
                 if (nl)
                         *nl = '\0';
-                s = p;
-                p = nl ? nl + 1 : end;
+                s = pre->p;
+                pre->p = nl ? nl + 1 : pre->end;
 
                 indented = *s == ' ' || *s == '\t';
                 s = conf_strip(s);
@@ -228,22 +227,21 @@ static int conf_lines_split(ConfLines *pre, const char *text, size_t len) {
                 strip_inline_comment(s);
                 s = conf_strip(s);
 
-                if (indented && prev_key) {
-                        if (pre->is_multi && pre->is_multi(prev_key))
-                                r = pre_add(pre, CONF_ITEM_KEY, lineno, section, prev_key, s);
-                        else {
-                                _cleanup_free_ char *es = conf_escape(section), *ek = conf_escape(prev_key);
+                if (indented && pre->prev_key) {
+                        if (pre->is_multi && pre->is_multi(pre->prev_key)) {
+                                pre->cur = (ConfItem) { pre->lineno, CONF_ITEM_KEY, pre->section, pre->prev_key, s };
+                                return 1;
+                        } else {
+                                _cleanup_free_ char *es = conf_escape(pre->section), *ek = conf_escape(pre->prev_key);
 
                                 e = conf_escape(s);
-                                r = pre_warn(pre, lineno, "[%s] %s: continuation line '%s' ignored",
-                                             strempty(es), strempty(ek), strempty(e));
+                                pre_warn(pre, pre->lineno, "[%s] %s: continuation line '%s' ignored",
+                                         strempty(es), strempty(ek), strempty(e));
                         }
-                        if (r < 0)
-                                return r;
                         continue;
                 }
 
-                prev_key = mfree(prev_key);
+                pre->prev_key = mfree(pre->prev_key);
 
                 if (*s == '[') {
                         size_t l = strlen(s);
@@ -251,38 +249,31 @@ static int conf_lines_split(ConfLines *pre, const char *text, size_t len) {
 
                         if (l < 2 || s[l - 1] != ']') {
                                 e = conf_escape(s);
-                                r = pre_warn(pre, lineno, "syntax error, '%s' is not a [section] header, ignored",
-                                             strempty(e));
-                                if (r < 0)
-                                        return r;
+                                pre_warn(pre, pre->lineno, "syntax error, '%s' is not a [section] header, ignored",
+                                         strempty(e));
                                 continue;
                         }
                         s[l - 1] = '\0';
                         name = conf_strip(s + 1);
                         /* Keys below an empty header belong to no section we know. */
-                        r = free_and_strdup(&section, name);
-                        if (r < 0)
-                                return r;
-                        if (*name == '\0')
-                                r = pre_warn(pre, lineno, "syntax error, empty section name, ignored");
-                        else {
-                                r = pre_add(pre, CONF_ITEM_SECTION, lineno, section, NULL, NULL);
-                                if (r >= 0 && !pre->section_known(name)) {
-                                        e = conf_escape(name);
-                                        r = pre_warn(pre, lineno, "unknown section [%s], ignored", strempty(e));
-                                }
+                        if (free_and_strdup(&pre->section, name) < 0)
+                                return -ENOMEM;
+                        if (*name == '\0') {
+                                pre_warn(pre, pre->lineno, "syntax error, empty section name, ignored");
+                                continue;
                         }
-                        if (r < 0)
-                                return r;
-                        continue;
+                        if (!pre->section_known(name)) {
+                                e = conf_escape(name);
+                                pre_warn(pre, pre->lineno, "unknown section [%s], ignored", strempty(e));
+                        }
+                        pre->cur = (ConfItem) { pre->lineno, CONF_ITEM_SECTION, pre->section, NULL, NULL };
+                        return 1;
                 }
 
                 eq = strchr(s, '=');
                 if (!eq) {
                         e = conf_escape(s);
-                        r = pre_warn(pre, lineno, "syntax error, no '=' in '%s', line ignored", strempty(e));
-                        if (r < 0)
-                                return r;
+                        pre_warn(pre, pre->lineno, "syntax error, no '=' in '%s', line ignored", strempty(e));
                         continue;
                 }
                 *eq = '\0';
@@ -291,94 +282,93 @@ static int conf_lines_split(ConfLines *pre, const char *text, size_t len) {
                 conf_ascii_lower(k);
                 if (*k == '\0') {
                         e = conf_escape(v);
-                        r = pre_warn(pre, lineno, "syntax error, no key before '=%s', line ignored",
-                                     strempty(e));
-                        if (r < 0)
-                                return r;
+                        pre_warn(pre, pre->lineno, "syntax error, no key before '=%s', line ignored", strempty(e));
                         continue;
                 }
-                if (!section) {
+                if (!pre->section) {
                         e = conf_escape(k);
-                        r = pre_warn(pre, lineno, "key '%s' outside of any [section], ignored", strempty(e));
-                        if (r < 0)
-                                return r;
+                        pre_warn(pre, pre->lineno, "key '%s' outside of any [section], ignored", strempty(e));
                         continue;
                 }
-                if (*section == '\0')
+                if (*pre->section == '\0')
                         continue; /* under a broken header: already warned */
 
-                r = pre_add(pre, CONF_ITEM_KEY, lineno, section, k, v);
-                if (r < 0)
-                        return r;
-                prev_key = strdup(k);
-                if (!prev_key)
+                pre->prev_key = strdup(k);
+                if (!pre->prev_key)
                         return -ENOMEM;
+                pre->cur = (ConfItem) { pre->lineno, CONF_ITEM_KEY, pre->section, pre->prev_key, v };
+                return 1;
         }
-        return 0;
+        return pre->oom ? -ENOMEM : 0;
 }
 
-/* ini_reader: hand inih one synthetic line per item: "[s<N>]" for a header,
- * "k<N>=v" for a key or a warning. */
+/* ini_reader: one synthetic line per item, "[s]" for a header, "k=v" for a
+ * key.  inih calls the handler for a line before it reads the next one, so
+ * the item in pre->cur is the one the handler gets. */
 static char *pre_reader(char *str, int num, void *stream) {
         ConfLines *pre = stream;
-        const ConfItem *it;
+        int r;
 
-        if (pre->next >= pre->n_items)
+        r = pre_next(pre);
+        if (r < 0)
+                pre->oom = true;
+        if (r <= 0)
                 return NULL;
-        it = &pre->items[pre->next];
-        if (it->kind == CONF_ITEM_SECTION)
-                (void) snprintf(str, (size_t) num, "[s%zu]\n", pre->next);
-        else
-                (void) snprintf(str, (size_t) num, "k%zu=v\n", pre->next);
-        pre->next++;
+        (void) snprintf(str, (size_t) num, pre->cur.kind == CONF_ITEM_SECTION ? "[s]\n" : "k=v\n");
         return str;
-}
-
-static int token_index(const char *tok, char prefix, const ConfLines *pre, size_t *ret) {
-        char *end;
-        unsigned long long n;
-
-        if (!tok || tok[0] != prefix || !isdigit((unsigned char) tok[1]))
-                return -EINVAL;
-        errno = 0;
-        n = strtoull(tok + 1, &end, 10);
-        if (errno || *end || n >= pre->n_items)
-                return -EINVAL;
-        *ret = (size_t) n;
-        return 0;
 }
 
 /* inih's part: it pairs every key with the header above it. */
 static int pre_ini_handler(void *user, const char *section, const char *name, const char *value) {
         ConfLines *pre = user;
-        const ConfItem *it;
-        size_t si, ki;
+        char **scratch = NULL, ***dest;
+        int r;
 
         (void) value;
-        if (token_index(name, 'k', pre, &ki) < 0)
+        if (!streq(section, "s") || !streq(name, "k") || pre->cur.kind != CONF_ITEM_KEY)
                 return 1; /* cannot happen: we wrote every line inih sees */
-        it = &pre->items[ki];
-        if (it->kind == CONF_ITEM_WARNING) {
-                if (pre->warnings && strv_extend(pre->warnings, it->key) < 0)
-                        pre->oom = true;
-                return 1;
-        }
-        if (token_index(section, 's', pre, &si) < 0 || pre->items[si].kind != CONF_ITEM_SECTION)
-                return 1;
-        if (pre->handle(pre, it, pre->userdata) == -ENOMEM)
+
+        /* The handler's warnings come back through the sink. */
+        dest = pre->warnings;
+        pre->warnings = &scratch;
+        r = pre->handle(pre, &pre->cur, pre->userdata);
+        pre->warnings = dest;
+        for (size_t i = 0; scratch && scratch[i]; i++)
+                if (sink_add(pre, TAKE_PTR(scratch[i])) < 0)
+                        r = -ENOMEM;
+        free(scratch);
+        if (r == -ENOMEM)
                 pre->oom = true;
         return 1;
 }
 
-/* Split, then let inih walk the items and call pre->handle for each key. */
 int conf_lines_parse(ConfLines *pre, const char *text, size_t len) {
+        _cleanup_free_ char *buf = NULL;
         int r;
 
-        r = conf_lines_split(pre, text ?: "", len);
-        if (r >= 0) {
-                r = ini_parse_stream(pre_reader, pre, pre_ini_handler, pre);
-                r = (r == -2 || pre->oom) ? -ENOMEM : 0;
-        }
-        pre_done(pre);
+        buf = malloc(len + 1);
+        if (!buf)
+                return -ENOMEM;
+        if (len > 0)
+                memcpy(buf, text, len);
+        buf[len] = '\0';
+        /* An embedded NUL would end C strings mid-line: make it a blank. */
+        for (size_t i = 0; i < len; i++)
+                if (buf[i] == '\0')
+                        buf[i] = ' ';
+        pre->p = buf;
+        pre->end = buf + len;
+        if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+                pre->p += 3;
+
+        r = ini_parse_stream(pre_reader, pre, pre_ini_handler, pre);
+        r = (r == -2 || pre->oom) ? -ENOMEM : 0;
+        if (r >= 0 && pre->warnings)
+                r = sink_finish(pre, pre->warnings);
+
+        pre->out = strv_free(pre->out);
+        pre->section = mfree(pre->section);
+        pre->prev_key = mfree(pre->prev_key);
+        pre->p = pre->end = NULL;
         return r;
 }

@@ -11,27 +11,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* One logical line of the file: a section header, a key=value, or a warning
- * about a line we could not use (kept in the same list so that warnings come
- * out in file order, interleaved with those of the values). */
+/* One item of the file: a section header or a key=value. */
 typedef enum ConfItemKind {
         CONF_ITEM_SECTION,
         CONF_ITEM_KEY,
-        CONF_ITEM_WARNING,
 } ConfItemKind;
 
 typedef struct ConfItem {
         unsigned line;
         ConfItemKind kind;
-        char *section; /* section name as written (header and key items) */
-        char *key;     /* lower-cased (key items); the text (warning items) */
-        char *value;
+        const char *section; /* section name as written */
+        const char *key;     /* lower-cased (key items) */
+        const char *value;
 } ConfItem;
 
 typedef struct ConfLines {
         /* Set by the caller: */
         const char *name;    /* file name for warnings */
-        char ***warnings;    /* where warnings go, in file order */
+        char ***warnings;    /* where warnings go, in file order (a handler
+                              * adds its own through this too) */
         /* Is this section name one we know?  Unknown ones get one warning. */
         bool (*section_known)(const char *name);
         /* Are continuation lines of this key further values? (may be NULL) */
@@ -40,24 +38,29 @@ typedef struct ConfLines {
         int (*handle)(struct ConfLines *pre, const ConfItem *it, void *userdata);
         void *userdata;
 
-        /* Private: */
-        ConfItem *items;
-        size_t n_items;
-        size_t next;         /* reader cursor */
+        /* Private: the text being read, */
+        char *p, *end;
+        unsigned lineno;
+        char *section, *prev_key;
+        ConfItem cur;
         bool oom;
+        /* and the warnings so far, collapsed as they come. */
+        char **out;
+        size_t n_out, cap_out;
+        size_t run_first, run_len, run_dropped, n_dropped;
+        unsigned long run_last;
 } ConfLines;
 
-/* Split text into items, then call l->handle for each key item (inih walks
- * them and pairs each key with its section).  0, or -ENOMEM. */
-int conf_lines_parse(ConfLines *l, const char *text, size_t len);
-
-/* Keep a garbage file's log short: a run of CONF_WARNINGS_RUN or more
- * warnings of one kind (same text but for the line number and the quoted
- * value) becomes one line with a count; at most CONF_WARNINGS_MAX lines are
- * kept, then one line says how many more there were. */
+/* Read text item by item (inih walks them and pairs each key with its
+ * section) and call l->handle for each key, in file order.  Warnings, the
+ * handler's included, are collapsed as they come: a run of
+ * CONF_WARNINGS_RUN or more of one kind (same text but for the line number
+ * and the quoted value) becomes one line with a count, at most
+ * CONF_WARNINGS_MAX lines are kept, then one line says how many more there
+ * were.  Time and memory are linear in the text.  0, or -ENOMEM. */
 #define CONF_WARNINGS_MAX 50
 #define CONF_WARNINGS_RUN 4
-int conf_warnings_collapse(char ***warnings, const char *name);
+int conf_lines_parse(ConfLines *l, const char *text, size_t len);
 
 /* A user value for a warning: at most 80 bytes, controls and bytes that are
  * not UTF-8 as \xNN.  NULL on out-of-memory. */

@@ -874,9 +874,6 @@ int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret
         r = conf_lines_parse(&pre, text, len);
         if (r < 0)
                 return r;
-        r = conf_warnings_collapse(&c->warnings, name);
-        if (r < 0)
-                return r;
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -1189,9 +1186,6 @@ int sysconf_parse_string_full(const char *name, const char *text, size_t len, co
                 return r;
 
         r = sysconf_finish(&sp, fallback_uuid);
-        if (r < 0)
-                return r;
-        r = conf_warnings_collapse(&s->warnings, name);
         if (r < 0)
                 return r;
 

@@ -14,7 +14,7 @@
 #include "macro.h"
 #include "validate.h"
 
-#define IFNAME_MAX 15   /* IFNAMSIZ - 1 */
+#define IFNAME_MAX 15 /* IFNAMSIZ - 1 */
 
 static bool is_digit(char c) {
         return c >= '0' && c <= '9';
@@ -178,7 +178,7 @@ static size_t domain_len(const char *s) {
                 break;
         }
         if (label == 0)
-                return 0;   /* empty, or ends with '.' */
+                return 0; /* empty, or ends with '.' */
         return i;
 }
 
@@ -204,9 +204,8 @@ bool validate_nqn(const char *s) {
                 return true;
         }
         /* nqn.yyyy-mm. */
-        if (n < 12 || strncmp(s, "nqn.", 4) != 0 || !is_digit(s[4]) || !is_digit(s[5]) ||
-            !is_digit(s[6]) || !is_digit(s[7]) || s[8] != '-' || !is_digit(s[9]) || !is_digit(s[10]) ||
-            s[11] != '.')
+        if (n < 12 || strncmp(s, "nqn.", 4) != 0 || !is_digit(s[4]) || !is_digit(s[5]) || !is_digit(s[6]) ||
+            !is_digit(s[7]) || s[8] != '-' || !is_digit(s[9]) || !is_digit(s[10]) || s[11] != '.')
                 return false;
         {
                 int month = (s[9] - '0') * 10 + (s[10] - '0');
@@ -222,7 +221,15 @@ bool validate_nqn(const char *s) {
         return s[12 + d] == ':' && s[13 + d] != 0;
 }
 
-enum { F_TRANSPORT, F_TRADDR, F_TRSVCID, F_SUBSYSNQN, F_HOST_TRADDR, F_HOST_IFACE, F_HOST_NQN };
+enum {
+        F_TRANSPORT,
+        F_TRADDR,
+        F_TRSVCID,
+        F_SUBSYSNQN,
+        F_HOST_TRADDR,
+        F_HOST_IFACE,
+        F_HOST_NQN
+};
 
 static int bad(unsigned field, const char *reason, unsigned *ret_field, const char **ret_reason) {
         if (ret_field)

@@ -248,9 +248,15 @@ def bench_conf(harness, stafd, n, timeout):
             while time.monotonic() < end and run.read_log().count('Reloaded') == before:
                 time.sleep(0.05)
             reloaded = run.read_log().count('Reloaded') > before
-            time.sleep(2.0)   # the reconciliation that follows the reload
+            # The reconciliation that follows the reload: the loop is free
+            # again once 50 more pings have been answered.
+            c0 = pinger.count
+            while time.monotonic() < end and pinger.count < c0 + 50:
+                time.sleep(0.05)
+            settled = pinger.count >= c0 + 50
             pinger.stop_flag = True
             res['reload_stall'] = pinger.current_max() if reloaded else None
+            res['reload_settled'] = reloaded and settled
             res['pings'] = pinger.count
         res['sigterm'] = run.stop(timeout)
     finally:
@@ -302,8 +308,11 @@ def main():
     for n in [int(x) for x in args.sizes.split(',') if x]:
         r = bench_conf(harness, stafd, n, args.timeout)
         results['conf'].append(r)
+        stall = fmt(r.get('reload_stall'))
+        if r.get('reload_stall') is not None and not r.get('reload_settled'):
+            stall = '>= ' + stall + ' (timed out)'
         print('%14d | %10s | %21s | %21s | %s' % (n, fmt(r['first_ping']), fmt(r.get('first_list')),
-                                                 fmt(r.get('reload_stall')), fmt(r.get('sigterm'))), flush=True)
+                                                 stall, fmt(r.get('sigterm'))), flush=True)
     print()
     print('cached DCs | cache size | first Ping | "Restored" | peak RSS (VmHWM) | SIGTERM -> exit')
     for n in [int(x) for x in args.cache_sizes.split(',') if x]:

@@ -4,8 +4,8 @@
 test/dbus harness), natively, at configuration and cache scale (issue 11).
 Prints figures; it is not a test.
 
-  STAFD=build/daemon/stafd STAF_POLICY=conf/org.nvmexpress.staf.conf \\
-      test/bench/bench-daemon.py [--dcs 1000] [--dlpes 1000] [--configured 1000] [--big 100000]
+  STAFD=$PWD/build/daemon/stafd STAF_POLICY=$PWD/conf/org.nvmexpress.staf.conf \\
+  BUS_PING=$PWD/build/test/bench/bus-ping test/bench/bench-daemon.py [--dcs 1000] [--dlpes 1000] [--configured 1000] [--big 100000]
 
 Loop time is the CPU time of stafd's main (event loop) thread, from
 /proc/PID/task/PID/schedstat; round trips include busctl's own start-up
@@ -179,12 +179,19 @@ def bench_big(n):
         fa = first_answer(env, t0, p, 300)
         out('%d configured DCs: exec -> first Peer.Ping answered' % n, '%.1f' % fa if fa else 'never', 'ms')
         # Probe the loop while the DCs start: the worst Ping round trip
-        # bounds the longest time the loop was busy.
-        worst, samples, t_end = 0.0, 0, time.monotonic() + 15
-        while time.monotonic() < t_end:
-            ms, ok = ping(env)
-            worst = max(worst, ms)
-            samples += 1
+        # bounds the longest time the loop was busy.  bus-ping (one
+        # connection, no process per sample) when BUS_PING names it.
+        if os.environ.get('BUS_PING'):
+            pr = subprocess.run([os.environ['BUS_PING'], harness.BUSNAME, '15', '50'], env=env.env,
+                                capture_output=True, text=True)
+            rtts = [float(l.split()[1]) for l in pr.stdout.splitlines() if not l.endswith('fail')]
+            worst, samples = max(rtts or [0.0]), len(rtts)
+        else:
+            worst, samples, t_end = 0.0, 0, time.monotonic() + 15
+            while time.monotonic() < t_end:
+                ms, ok = ping(env)
+                worst = max(worst, ms)
+                samples += 1
         out('  worst Peer.Ping round trip in the 15 s after (%d samples)' % samples, '%.1f' % worst, 'ms')
         out('  DCs listed', len(env.list_controllers()))
         out('  RSS', '%.1f' % rss_mb(p.pid), 'MB')

@@ -37,10 +37,12 @@ static void die(const char *what) {
 static DlpEntry *entry(const char *subtype, unsigned a, unsigned b, const char *subnqn) {
         char traddr[32], portid[16];
         const char *v[_DLPE_N_KEYS] = {
-                [DLPE_TRTYPE] = "tcp", [DLPE_ADRFAM] = "ipv4", [DLPE_TRADDR] = traddr,
-                [DLPE_TRSVCID] = streq(subtype, "nvme") ? "4420" : "8009", [DLPE_SUBNQN] = subnqn,
-                [DLPE_SUBTYPE] = subtype, [DLPE_TREQ] = "not specified", [DLPE_PORTID] = portid,
-                [DLPE_CNTLID] = "65535", [DLPE_ASQSZ] = "32", [DLPE_EFLAGS] = "0", [DLPE_SECTYPE] = "none",
+                [DLPE_TRTYPE] = "tcp",         [DLPE_ADRFAM] = "ipv4",
+                [DLPE_TRADDR] = traddr,        [DLPE_TRSVCID] = streq(subtype, "nvme") ? "4420" : "8009",
+                [DLPE_SUBNQN] = subnqn,        [DLPE_SUBTYPE] = subtype,
+                [DLPE_TREQ] = "not specified", [DLPE_PORTID] = portid,
+                [DLPE_CNTLID] = "65535",       [DLPE_ASQSZ] = "32",
+                [DLPE_EFLAGS] = "0",           [DLPE_SECTYPE] = "none",
         };
         DlpEntry *e;
 
@@ -52,7 +54,7 @@ static DlpEntry *entry(const char *subtype, unsigned a, unsigned b, const char *
 }
 
 typedef struct World {
-        Tid *tids;              /* current DCs */
+        Tid *tids; /* current DCs */
         Dlp **logs;
         size_t n;
         ReferralSource *refs;
@@ -72,7 +74,7 @@ static void world_refs(World *w) {
         w->n_refs = 0;
         for (size_t i = 0; i < w->n; i++)
                 for (size_t k = 0; w->logs[i] && k < w->logs[i]->n_referrals; k++)
-                        w->refs[w->n_refs++] = (ReferralSource) { w->logs[i]->referrals[k], &w->tids[i] };
+                        w->refs[w->n_refs++] = (ReferralSource){ w->logs[i]->referrals[k], &w->tids[i] };
 }
 
 /* One reconciliation as manager.c runs it (build_and_reconcile): gather referrals, build the
@@ -88,7 +90,8 @@ static double one_reconcile(World *w, const Conf *c, size_t *ret_add) {
         free(w->cur);
         w->cur = calloc(w->n ?: 1, sizeof(CurrentDc));
         for (size_t i = 0; i < w->n; i++)
-                w->cur[i] = (CurrentDc) { &w->tids[i], i == 0 ? DC_ORIGIN_CONFIGURED : DC_ORIGIN_REFERRAL, false };
+                w->cur[i] = (CurrentDc){ &w->tids[i], i == 0 ? DC_ORIGIN_CONFIGURED : DC_ORIGIN_REFERRAL,
+                                         false };
         if (reconcile(&s, w->cur, w->n, c, &p) < 0)
                 die("reconcile");
         t = now_ms() - t0;
@@ -138,7 +141,8 @@ static void bench_big_log(unsigned runs) {
                 char a[32];
 
                 (void) snprintf(a, sizeof(a), "10.1.%u.%u", i >> 8, i & 255);
-                if (tid_init(&w.tids[1 + i], "tcp", a, "8009", DISC_NQN, NULL, NULL, NULL, HOSTNQN, false) < 0)
+                if (tid_init(&w.tids[1 + i], "tcp", a, "8009", DISC_NQN, NULL, NULL, NULL, HOSTNQN, false) <
+                    0)
                         die("tid");
         }
         w.n = 16385;
@@ -190,18 +194,21 @@ static void bench_thousand(unsigned runs) {
                 for (unsigned k = 0; k < 10; k++)
                         (void) dlp_append(w.logs[i], entry("referral", 2, (i + k + 1) % 1000, DISC_NQN));
                 for (unsigned k = 10; k < 1000; k++)
-                        (void) dlp_append(w.logs[i], entry("nvme", 3, i * 1000 + k, "nqn.2024-01.io.example:sub"));
+                        (void) dlp_append(w.logs[i],
+                                          entry("nvme", 3, i * 1000 + k, "nqn.2024-01.io.example:sub"));
         }
         for (unsigned r = 0; r < runs; r++)
                 t = best(t, one_reconcile(&w, c, &add));
-        printf("reconcile, 1000 DCs x 1000 DLPEs (10000 referrals), steady (plan %zu adds): %.2f ms\n", add, t);
+        printf("reconcile, 1000 DCs x 1000 DLPEs (10000 referrals), steady (plan %zu adds): %.2f ms\n", add,
+               t);
 
         /* An AEN: DC 0's log comes back with one nvme entry changed. */
         next = dlp_new_empty();
         for (unsigned k = 0; k < 10; k++)
                 (void) dlp_append(next, entry("referral", 2, (0 + k + 1) % 1000, DISC_NQN));
         for (unsigned k = 10; k < 1000; k++)
-                (void) dlp_append(next, entry("nvme", 3, k == 500 ? 999999 : k, "nqn.2024-01.io.example:sub"));
+                (void) dlp_append(next,
+                                  entry("nvme", 3, k == 500 ? 999999 : k, "nqn.2024-01.io.example:sub"));
         for (unsigned r = 0; r < runs; r++) {
                 double t0 = now_ms();
 
@@ -210,7 +217,8 @@ static void bench_thousand(unsigned runs) {
                 (void) dlp_equal(w.logs[0], next);
                 differ = best(differ, now_ms() - t0);
         }
-        printf("AEN refresh, 1000-entry log, nvme entry changed: compare (dlp_equal + referrals): %.3f ms\n", differ);
+        printf("AEN refresh, 1000-entry log, nvme entry changed: compare (dlp_equal + referrals): %.3f ms\n",
+               differ);
         printf("AEN refresh that changes referrals: + one reconcile as above (%.2f ms)\n", t);
 
         dlp_free(next);

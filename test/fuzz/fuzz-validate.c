@@ -40,17 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* Raw (unnormalised) and normalised. */
         for (int pass = 0; pass < 2; pass++) {
                 if (pass == 0) {
-                        t = (Tid) { f[0], f[1], f[2], f[3], f[4], f[5], f[6] };
+                        t = (Tid){ f[0], f[1], f[2], f[3], f[4], f[5], f[6] };
                         r = tid_validate(&t, &field, &reason);
                 } else {
-                        if (tid_init(&t, f[0], f[1], f[2], f[3], f[4], f[5], f[6], "nqn.2014-08.org.example:h",
-                                     pass & 1) < 0)
+                        if (tid_init(&t, f[0], f[1], f[2], f[3], f[4], f[5], f[6],
+                                     "nqn.2014-08.org.example:h", pass & 1) < 0)
                                 break;
                         r = tid_validate(&t, &field, &reason);
                 }
                 if (r == 0) {
                         for (unsigned k = 0; k < TID_N_FIELDS; k++)
-                                for (const unsigned char *p = (const unsigned char *) tid_field_const(&t, k); *p; p++)
+                                for (const unsigned char *p = (const unsigned char *) tid_field_const(&t, k);
+                                     *p; p++)
                                         if (*p <= ' ' || *p == ',' || *p == '=' || *p == 0x7f)
                                                 __builtin_trap();
                 } else if (r != -EINVAL || field >= TID_N_FIELDS || !reason)

@@ -28,6 +28,7 @@ struct FabricOp {
         FabricDoneFn cb;
         void *userdata;
         bool cancelled;
+        bool aborted;
         bool try_pleo;
 };
 
@@ -75,6 +76,10 @@ int fabric_get_dlp(Fabric *f, const char *device, bool try_pleo,
 
 void fabric_op_cancel(FabricOp *op) {
         op->cancelled = true;
+}
+
+void fabric_op_abort(FabricOp *op) {
+        op->aborted = true;
 }
 
 /* Operations of the fake are "running" at once: nothing to drop. */
@@ -457,6 +462,26 @@ static void test_delete_while_connecting(void **state) {
         assert_int_equal(n_zombies_done, 1);       /* freed by the manager */
 }
 
+/* Deleted during a fetch: the fetch is told to stop early, and the DC goes
+ * once it reports back. */
+static void test_delete_while_fetching(void **state) {
+        Dc *dc = make_dc(DC_ORIGIN_REFERRAL);
+        FabricCtrlInfo i = info("nvme8", "");
+        FabricOp *fetch;
+
+        dc_start(dc);
+        complete(last_op(), 0, &i);
+        fetch = last_op();
+        assert_int_equal(fetch->kind, OP_DLP);
+        assert_false(dc_begin_delete(dc, true));
+        assert_true(fetch->aborted);
+        assert_false(fetch->cancelled);
+        complete(fetch, -ECANCELED, NULL);
+        assert_int_equal(n_disconnects, 1);
+        assert_string_equal(disconnected, "nvme8");
+        assert_int_equal(n_zombies_done, 1);
+}
+
 static void test_delete_idle(void **state) {
         Dc *dc = make_dc(DC_ORIGIN_CONFIGURED);
         FabricCtrlInfo i = info("nvme5", "");
@@ -549,6 +574,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_remove_keeps_cache, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adopt_existing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_while_connecting, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_delete_while_fetching, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_idle, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_owned_by_other, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_discovered_expiry, setup, teardown),

@@ -17,7 +17,7 @@
 static void test_chars(void **state) {
         assert_true(validate_chars(""));
         assert_true(validate_chars("abc.def:1-2_3"));
-        assert_true(validate_chars("caf\xc3\xa9"));           /* UTF-8 é */
+        assert_true(validate_chars("caf\xc3\xa9")); /* UTF-8 é */
         assert_false(validate_chars(NULL));
         assert_false(validate_chars("a,b"));
         assert_false(validate_chars("a=b"));
@@ -25,11 +25,11 @@ static void test_chars(void **state) {
         assert_false(validate_chars("a\tb"));
         assert_false(validate_chars("a\nb"));
         assert_false(validate_chars("a\x7f"));
-        assert_false(validate_chars("\xc2\x85"));               /* C1 control */
+        assert_false(validate_chars("\xc2\x85")); /* C1 control */
         assert_false(validate_chars("\xff"));
-        assert_false(validate_chars("\xc3"));                   /* truncated */
-        assert_false(validate_chars("\xed\xa0\x80"));           /* surrogate */
-        assert_false(validate_chars("\xc0\xaf"));               /* overlong */
+        assert_false(validate_chars("\xc3")); /* truncated */
+        assert_false(validate_chars("\xed\xa0\x80")); /* surrogate */
+        assert_false(validate_chars("\xc0\xaf")); /* overlong */
 }
 
 static void test_port(void **state) {
@@ -53,7 +53,7 @@ static void test_ip(void **state) {
         assert_true(validate_ip("::ffff:1.2.3.4"));
         assert_true(validate_ip("fe80::1%eth0"));
         assert_true(validate_ip("fe80::1%2"));
-        assert_false(validate_ip("2001:db8::1%eth0"));   /* scope on a global address */
+        assert_false(validate_ip("2001:db8::1%eth0")); /* scope on a global address */
         assert_false(validate_ip("1.2.3.4%eth0"));
         assert_false(validate_ip("fe80::1%"));
         assert_false(validate_ip("fe80::1%eth0,x"));
@@ -76,7 +76,7 @@ static void test_fc(void **state) {
 static void test_ifname(void **state) {
         assert_true(validate_ifname("eth0"));
         assert_true(validate_ifname("enp0s31f6.100"));
-        assert_true(validate_ifname("abcdefghijklmno"));   /* 15 */
+        assert_true(validate_ifname("abcdefghijklmno")); /* 15 */
         assert_false(validate_ifname("abcdefghijklmnop")); /* 16 */
         assert_false(validate_ifname(""));
         assert_false(validate_ifname("."));
@@ -123,7 +123,8 @@ static int check(const char *transport, const char *traddr, const char *trsvcid,
         Tid t;
         int r;
 
-        assert_int_equal(tid_init(&t, transport, traddr, trsvcid, nqn, htraddr, hiface, hnqn, HOSTNQN, false), 0);
+        assert_int_equal(
+                tid_init(&t, transport, traddr, trsvcid, nqn, htraddr, hiface, hnqn, HOSTNQN, false), 0);
         r = tid_validate(&t, field, NULL);
         tid_done(&t);
         return r;
@@ -133,17 +134,23 @@ static void test_tid(void **state) {
         unsigned f = 99;
 
         assert_int_equal(check("tcp", "192.168.1.1", NULL, NULL, NULL, NULL, NULL, &f), 0);
-        assert_int_equal(check("tcp", "fe80::1%eth0", "4420", "nqn.2024-01.io.example:x", "fe80::2", "eth0", NULL, &f), 0);
+        assert_int_equal(check("tcp", "fe80::1%eth0", "4420", "nqn.2024-01.io.example:x", "fe80::2", "eth0",
+                               NULL, &f),
+                         0);
         assert_int_equal(check("rdma", "10.0.0.1", NULL, NULL, NULL, NULL, NULL, &f), 0);
         assert_int_equal(check("fc", FC_A, NULL, NULL, FC_A, NULL, NULL, &f), 0);
         assert_int_equal(check("loop", "x", NULL, NULL, NULL, NULL, NULL, &f), 0);
 
         /* The smuggling of issue 11, field by field. */
-        assert_int_equal(check("tcp", "127.0.0.2", "8011,traddr=127.0.0.3", NULL, NULL, NULL, NULL, &f), -EINVAL);
+        assert_int_equal(check("tcp", "127.0.0.2", "8011,traddr=127.0.0.3", NULL, NULL, NULL, NULL, &f),
+                         -EINVAL);
         assert_string_equal(tid_field_names[f], "trsvcid");
-        assert_int_equal(check("tcp", "127.0.0.2,traddr=127.0.0.3", NULL, NULL, NULL, NULL, NULL, &f), -EINVAL);
+        assert_int_equal(check("tcp", "127.0.0.2,traddr=127.0.0.3", NULL, NULL, NULL, NULL, NULL, &f),
+                         -EINVAL);
         assert_string_equal(tid_field_names[f], "traddr");
-        assert_int_equal(check("tcp", "127.0.0.2", NULL, "nqn.2024-01.io.x:a,traddr=127.0.0.3", NULL, NULL, NULL, &f), -EINVAL);
+        assert_int_equal(
+                check("tcp", "127.0.0.2", NULL, "nqn.2024-01.io.x:a,traddr=127.0.0.3", NULL, NULL, NULL, &f),
+                -EINVAL);
         assert_string_equal(tid_field_names[f], "subsysnqn");
         assert_int_equal(check("tcp", "127.0.0.2", NULL, NULL, "1.2.3.4,x", NULL, NULL, &f), -EINVAL);
         assert_string_equal(tid_field_names[f], "host-traddr");
@@ -172,12 +179,8 @@ static void test_tid(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_chars),
-                cmocka_unit_test(test_port),
-                cmocka_unit_test(test_ip),
-                cmocka_unit_test(test_fc),
-                cmocka_unit_test(test_ifname),
-                cmocka_unit_test(test_nqn),
+                cmocka_unit_test(test_chars), cmocka_unit_test(test_port),   cmocka_unit_test(test_ip),
+                cmocka_unit_test(test_fc),    cmocka_unit_test(test_ifname), cmocka_unit_test(test_nqn),
                 cmocka_unit_test(test_tid),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

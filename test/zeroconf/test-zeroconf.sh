@@ -117,6 +117,28 @@ publish A zcA ZC-NOP _nvme-disc._tcp 8011 nqn=x; PUBN=$LAST
 for _ in $(seq 50); do grep -q "ZC-NOP.*no protocol" "$W/p1.err" && break; sleep 0.2; done
 grep -q "ZC-NOP.*no protocol" "$W/p1.err" && pass "no p=: error logged" || fail "no error for missing p="
 
+# An announcement that never resolves (its SRV points at a host name no one
+# answers for): retried with backoff (10 s, then 30 s, ...), warned about
+# once per streak, not every 10 s (issue 12).
+publish A zcA ZC-NORES -H zc-nohost.local _nvme-disc._tcp 8015 p=tcp; PUBR0=$LAST
+for _ in $(seq 100); do grep -q "Failed to resolve mDNS service 'ZC-NORES'" "$W/p1.err" && break; sleep 0.2; done
+if grep -q "Failed to resolve mDNS service 'ZC-NORES'.*retrying in 10 s" "$W/p1.err"; then
+    pass "never-resolving service: warning, next retry in 10 s"
+    # The retry after 10 s fails again (after Avahi's own timeout): a debug
+    # line announces 30 s; no second warning.
+    # (debug lines go to the probe's stdout, warnings to its stderr)
+    for _ in $(seq 150); do grep -q "ZC-NORES.*attempt 2 failed; next in 30 s" "$W/p1.out" && break; sleep 0.2; done
+    grep -q "ZC-NORES.*attempt 2 failed; next in 30 s" "$W/p1.out" &&
+        pass "never-resolving service: second failure backs off to 30 s" ||
+        fail "no backoff to 30 s: $(grep -h ZC-NORES "$W/p1.out" "$W/p1.err" | tail -3)"
+    [ "$(grep -c "Failed to resolve mDNS service 'ZC-NORES'" "$W/p1.err")" = 1 ] &&
+        pass "never-resolving service: warned once per streak" ||
+        fail "resolve failure warned $(grep -c "Failed to resolve mDNS service 'ZC-NORES'" "$W/p1.err") times"
+else
+    fail "no resolve failure warning for ZC-NORES: $(grep ZC-NORES "$W/p1.err" | tail -3)"
+fi
+kill "$PUBR0"; wait "$PUBR0" 2>/dev/null
+
 # rdma over _udp: no probe, reachable at once, host-iface "".
 publish A zcA ZC-RDMA _nvme-disc._udp 4420 p=roce; PUBR=$LAST
 wait_for p1 10 "any(r['transport'] == 'rdma' and r['trsvcid'] == '4420' and r['host-iface'] == '' and r['subsysnqn'] == '$DISC' for r in reach)" &&

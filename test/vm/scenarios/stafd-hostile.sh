@@ -10,19 +10,21 @@
 #     within the documented bound (docs/design.md, "Stop time": 80 s).
 # Every check runs even when an earlier one failed (the timings are the
 # point); the scenario fails at the end if any did.
+# Argument: the number of referrals of B (default 1000; 0 skips B, to look
+# at A and C alone).
 # shellcheck disable=SC2154
 
 DISC=nqn.2014-08.org.nvmexpress.discovery
 SUB_A=nqn.2024-01.io.example.stafd-vm:hostile-a
 SUB_B=nqn.2024-01.io.example.stafd-vm:hostile-b
 AEN_PREFIX=nqn.2024-01.io.example.stafd-vm:hostile-aen-
-N_REFERRALS=1000
+N_REFERRALS=${1:-1000}
 N_SILENT=40
 MAX_REFERRALS=64
 MAX_DCS_B=50
 MAX_DCS_C=200
 STOP_BOUND=80
-DBUS_BOUND_CS=100
+DBUS_BOUND_MS=1000
 AEN_BOUND_CS=500
 
 stafd_require
@@ -73,7 +75,7 @@ nvmet_referral 1 smuggle 127.0.0.1 "8011,traddr=127.0.0.3"
 t0=$SECONDS
 refdirs=()
 for ((i = 0; i < N_REFERRALS; i++)); do refdirs+=("$NVMET/ports/5/referrals/r$i"); done
-mkdir "${refdirs[@]}"
+((N_REFERRALS == 0)) || mkdir "${refdirs[@]}"
 for ((i = 0; i < N_REFERRALS; i++)); do
 	d=${refdirs[i]}
 	echo tcp >"$d/addr_trtype"
@@ -149,48 +151,39 @@ l = json.load(sys.stdin)["data"][0]
 print(sum(1 for c in l if not pat or re.fullmatch(pat, c["trsvcid"])))' "$@"
 }
 
-# D-Bus probe in the background: list_controllers every ~0.2 s, the worst
-# round trip (centiseconds, exec of busctl included) in $probe_max.
-probe_max=$STAFD_VM_RESULTS/dbus-max-cs
+# D-Bus probe in the background: list_controllers every 0.2 s on one open
+# connection (dbus-probe.py; a busctl per call would measure exec under
+# TCG, not stafd): the worst round trip and the slow calls.
+probe=${STAFD_VM_LIB%/*}/dbus-probe.py
+probe_out=$STAFD_VM_RESULTS/dbus-probe
 probe_stop=/run/stafd-vm-probe-stop
 probe_start() {
-	rm -f "$probe_stop"
-	echo 0 >"$probe_max"
-	(
-		max=0
-		while [ ! -e "$probe_stop" ]; do
-			_uptime_cs
-			t0=$_UPTIME_CS
-			busctl --system --timeout=60 call org.nvmexpress.staf /org/nvmexpress/staf \
-				org.nvmexpress.staf list_controllers b false >/dev/null 2>&1 || echo "failed" >>"$probe_max.err"
-			_uptime_cs
-			d=$((_UPTIME_CS - t0))
-			if ((d > max)); then
-				max=$d
-				echo "$max" >"$probe_max"
-			fi
-			_nap
-			_nap
-		done
-	) &
+	rm -f "$probe_stop" "$probe_out" "$probe_out.slow"
+	python3 "$probe" "$probe_out" "$probe_stop" 0.2 2>"$probe_out.err" &
 	probe_pid=$!
+	wait_for 10 test -s "$probe_out" || check_fail "the D-Bus probe did not start: $(cat "$probe_out.err")"
 }
 probe_end() { # WHAT
+	local worst errors worst_ctl
 	touch "$probe_stop"
-	wait "$probe_pid" 2>/dev/null || true
-	local m
-	m=$(cat "$probe_max")
-	log "$1: worst D-Bus list_controllers round trip $((m * 10)) ms"
-	((m <= DBUS_BOUND_CS)) || check_fail "$1: a D-Bus call took $((m * 10)) ms (> $((DBUS_BOUND_CS * 10)) ms)"
-	[ ! -s "$probe_max.err" ] || check_fail "$1: $(wc -l <"$probe_max.err") D-Bus calls failed"
-	rm -f "$probe_max.err"
+	wait "$probe_pid" 2>/dev/null || check_fail "$1: the D-Bus probe failed: $(tail -n 3 "$probe_out.err")"
+	read -r worst errors worst_ctl <"$probe_out" || true
+	log "$1: worst D-Bus list_controllers round trip ${worst:-?} ms ($errors errors;" \
+		"worst dbus-daemon GetId on the same connection: ${worst_ctl:-?} ms)"
+	((${worst:-99999} <= DBUS_BOUND_MS)) || check_fail "$1: a D-Bus call took ${worst:-?} ms (> $DBUS_BOUND_MS ms)"
+	[ "${errors:-1}" = 0 ] || check_fail "$1: $errors D-Bus calls failed"
+	if [ -s "$probe_out.slow" ]; then
+		log "$1: calls slower than 500 ms (uptime, duration): $(head -n 8 "$probe_out.slow" | tr '\n' ';')"
+	fi
 }
 
-# AEN refresh: link a new subsystem to the healthy DC's port, time until
-# stafd serves it.
+# AEN refresh: link a new subsystem to the healthy DC's port; the refresh
+# time is from the link to stafd's "Discovery log page" line for it (journal,
+# CLOCK_MONOTONIC like /proc/uptime); that D-Bus serves it is checked too
+# (its time includes busctl and python3 execs: printed, not judged).
 aen_n=0
 aen_refresh() { # WHAT
-	local nqn t0 t1
+	local nqn t0 t1 tf
 	aen_n=$((aen_n + 1))
 	nqn=$AEN_PREFIX$aen_n
 	nvmet_subsys "$nqn" 1M
@@ -198,14 +191,21 @@ aen_refresh() { # WHAT
 	t0=$_UPTIME_CS
 	nvmet_link 1 "$nqn"
 	has() { stafd_dlp_subnqns 8009 | grep -qx "$nqn"; }
-	if wait_for 30 has; then
-		_uptime_cs
-		t1=$_UPTIME_CS
-		log "$1: AEN refresh of the healthy DC shown after $(((t1 - t0) * 10)) ms"
-		((t1 - t0 <= AEN_BOUND_CS)) || check_fail "$1: AEN refresh took $(((t1 - t0) * 10)) ms (> 5 s)"
-	else
-		check_fail "$1: AEN refresh not shown within 30 s"
+	if ! wait_for 30 has; then
+		check_fail "$1: AEN refresh not served on D-Bus within 30 s"
+		return 0
 	fi
+	_uptime_cs
+	t1=$_UPTIME_CS
+	tf=$(journalctl -b -u stafd.service --no-pager -o short-monotonic |
+		awk -v t0="$t0" '/nvme0 - Discovery log page/ { t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t); if (t * 100 >= t0) { print int(t * 100); exit } }')
+	if [ -z "$tf" ]; then
+		check_fail "$1: no fetch of the healthy DC in the journal after the link"
+		return 0
+	fi
+	log "$1: AEN refresh of the healthy DC: fetched $(((tf - t0) * 10)) ms after the link" \
+		"(served on D-Bus, measured through busctl+python3, after $(((t1 - t0) * 10)) ms)"
+	((tf - t0 <= AEN_BOUND_CS)) || check_fail "$1: AEN refresh took $(((tf - t0) * 10)) ms (> 5 s)"
 }
 
 never_smuggled() { # WHAT
@@ -240,6 +240,7 @@ log "A: journal lines about the smuggled trsvcid:"
 stafd_journal | grep -F '8011,traddr' | head -n 5 || true
 
 # -- B: 1000 referrals ----------------------------------------------------
+if ((N_REFERRALS > 0)); then
 probe_start
 _uptime_cs
 tb=$_UPTIME_CS
@@ -264,6 +265,7 @@ journalctl -b -u stafd.service --no-pager -o cat -p warning | grep -iE 'referral
 aen_refresh "B"
 never_smuggled "B"
 probe_end "B"
+fi
 
 # -- C: silent listeners -------------------------------------------------
 probe_start
