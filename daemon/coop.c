@@ -6,6 +6,7 @@
  * be disconnected.  The file formats are lib/exclusions' and lib/registry's.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -30,6 +31,10 @@ typedef struct CoopDev {
 
 struct Coop {
         Manager *manager;
+        /* COOP_EXCLUSIONS_ROOT, its parent, its last component, its .d
+         * directory; REGISTRY_ROOT (or the test overrides of coop_new) */
+        char *excl_root, *excl_parent, *excl_name, *excl_d;
+        char *registry_root;
 
         ExclList *excl;
         bool excl_dirty;
@@ -48,12 +53,15 @@ struct Coop {
 /* ---- exclusions ---- */
 
 static void coop_watch(Coop *c);
+static void coop_excl_changed(Coop *c);
 
 static int on_rewatch(sd_event_source *s, void *userdata) {
         Coop *c = userdata;
 
         (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         coop_watch(c);
+        /* Files may have appeared before the new watches did. */
+        coop_excl_changed(c);
         return 0;
 }
 
@@ -88,7 +96,7 @@ static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *
                 return 0;
         }
         if (s == c->watch_parent) {
-                if (streq(name, "nvme"))
+                if (streq(name, c->excl_name))
                         coop_schedule_rewatch(c);
                 return 0;
         }
@@ -115,21 +123,21 @@ static void coop_watch(Coop *c) {
         c->watch_root = sd_event_source_disable_unref(c->watch_root);
         c->watch_parent = sd_event_source_disable_unref(c->watch_parent);
 
-        r = sd_event_add_inotify(e, &c->watch_root, COOP_EXCLUSIONS_ROOT, WATCH_MASK, on_inotify, c);
+        r = sd_event_add_inotify(e, &c->watch_root, c->excl_root, WATCH_MASK, on_inotify, c);
         if (r < 0) {
                 /* Wait for /etc/nvme to appear. */
                 if (r != -ENOENT)
-                        log_debug_errno(r, "Cannot watch %s: %m", COOP_EXCLUSIONS_ROOT);
-                r = sd_event_add_inotify(e, &c->watch_parent, "/etc",
+                        log_debug_errno(r, "Cannot watch %s: %m", c->excl_root);
+                r = sd_event_add_inotify(e, &c->watch_parent, c->excl_parent,
                                          IN_CREATE | IN_MOVED_TO | IN_ONLYDIR, on_inotify, c);
                 if (r < 0)
-                        log_warning_errno(r, "Cannot watch /etc: exclusion list edits need a reload: %m");
+                        log_warning_errno(r, "Cannot watch %s: exclusion list edits need a reload: %m",
+                                          c->excl_parent);
                 return;
         }
-        r = sd_event_add_inotify(e, &c->watch_d, COOP_EXCLUSIONS_ROOT "/exclusions.conf.d", WATCH_MASK,
-                                 on_inotify, c);
+        r = sd_event_add_inotify(e, &c->watch_d, c->excl_d, WATCH_MASK, on_inotify, c);
         if (r < 0 && r != -ENOENT)
-                log_debug_errno(r, "Cannot watch %s/exclusions.conf.d: %m", COOP_EXCLUSIONS_ROOT);
+                log_debug_errno(r, "Cannot watch %s: %m", c->excl_d);
         /* Whatever changed while no watch was there. */
         c->excl_dirty = true;
 }
@@ -138,7 +146,7 @@ static int coop_excl_load(Coop *c) {
         ExclList *l;
         int r;
 
-        r = excl_load(COOP_EXCLUSIONS_ROOT, &l);
+        r = excl_load(c->excl_root, &l);
         if (r < 0)
                 return log_warning_errno(r, "Cannot load the system exclusion list: %m");
         for (char **w = l->warnings; w && *w; w++)
@@ -246,23 +254,39 @@ void coop_filter_configured(Coop *c, ConfController *l, size_t *n, const char *h
         *n = k;
 }
 
-void coop_filter_referrals(Coop *c, ReferralSource *refs, size_t *n, const char *hostnqn, bool ignore_iface) {
+static bool coop_referral_excluded(Coop *c, const ReferralSource *ref, const char *hostnqn, bool ignore_iface) {
+        const DlpEntry *e = ref->entry;
+        const Tid *p = ref->parent;
+
+        /* DLPE trtype names are transport names (unknown ones are dropped
+         * by candidates_build anyway). */
+        return coop_input_excluded(c, dlpe_get(e, DLPE_TRTYPE), dlpe_get(e, DLPE_TRADDR),
+                                   dlpe_get(e, DLPE_TRSVCID), dlpe_get(e, DLPE_SUBNQN), p->host_traddr,
+                                   p->host_iface, p->host_nqn, hostnqn, ignore_iface);
+}
+
+void coop_filter_referrals(Coop *c, ReferralSource *refs, size_t *n, size_t *start, size_t n_groups,
+                           const char *hostnqn, bool ignore_iface) {
         size_t k = 0;
 
         if (!coop_excl_active(c))
                 return;
-        for (size_t i = 0; i < *n; i++) {
-                const DlpEntry *e = refs[i].entry;
-                const Tid *p = refs[i].parent;
-                const char *trtype = dlpe_get(e, DLPE_TRTYPE);
-
-                /* DLPE trtype names are transport names (unknown ones are
-                 * dropped by candidates_build anyway). */
-                if (!coop_input_excluded(c, trtype, dlpe_get(e, DLPE_TRADDR), dlpe_get(e, DLPE_TRSVCID),
-                                         dlpe_get(e, DLPE_SUBNQN), p->host_traddr, p->host_iface, p->host_nqn,
-                                         hostnqn, ignore_iface))
-                        refs[k++] = refs[i];
+        if (!start) {
+                for (size_t i = 0; i < *n; i++)
+                        if (!coop_referral_excluded(c, &refs[i], hostnqn, ignore_iface))
+                                refs[k++] = refs[i];
+                *n = k;
+                return;
         }
+        for (size_t g = 0; g < n_groups; g++) {
+                size_t from = start[g], to = start[g + 1];
+
+                start[g] = k;
+                for (size_t i = from; i < to; i++)
+                        if (!coop_referral_excluded(c, &refs[i], hostnqn, ignore_iface))
+                                refs[k++] = refs[i];
+        }
+        start[n_groups] = k;
         *n = k;
 }
 
@@ -339,7 +363,7 @@ static void coop_registry_failed(Coop *c, int r, const char *device) {
         }
         c->registry_failure_logged = true;
         log_info_errno(r, "Ownership registry %s unavailable (%m): stafd's connections are not registered",
-                       REGISTRY_ROOT);
+                       c->registry_root);
 }
 
 void coop_dc_connected(Coop *c, Dc *dc) {
@@ -358,13 +382,13 @@ void coop_dc_connected(Coop *c, Dc *dc) {
         d->owner = mfree(d->owner);
         d->seqnum = 0;
 
-        if (dc->info.adopted && registry_get_owner(REGISTRY_ROOT, dc->device, &other) >= 0 &&
+        if (dc->info.adopted && registry_get_owner(c->registry_root, dc->device, &other) >= 0 &&
             streq_ptr(other, REGISTRY_OWNER_STAS)) {
                 _cleanup_free_ char *v = NULL;
 
                 /* Ours already (stafd restarted): keep the seqnum of the
                  * connect, which is what a remove uevent is compared with. */
-                if (registry_read(REGISTRY_ROOT, dc->device, "seqnum", &v) >= 0)
+                if (registry_read(c->registry_root, dc->device, "seqnum", &v) >= 0)
                         d->seqnum = strtoull(v, NULL, 10);
                 d->owner = TAKE_PTR(other);
                 dc_log(dc, LOG_DEBUG, "Already registered owner=%s seqnum=%llu", d->owner,
@@ -379,7 +403,7 @@ void coop_dc_connected(Coop *c, Dc *dc) {
 
         /* registry_register() claims an adopted controller only when it is
          * unowned and never touches another owner's entry. */
-        r = registry_register(REGISTRY_ROOT, dc->device, REGISTRY_OWNER_STAS, seq, &other);
+        r = registry_register(c->registry_root, dc->device, REGISTRY_OWNER_STAS, seq, &other);
         if (r == -EBUSY) {
                 d->owner = TAKE_PTR(other);
                 if (dc->info.adopted)
@@ -408,7 +432,7 @@ bool coop_may_disconnect(Coop *c, Dc *dc) {
         if (!c || !registry_device_valid(dc->device))
                 return true;
         /* Ask the registry now: ownership may have changed hands. */
-        r = registry_get_owner(REGISTRY_ROOT, dc->device, &owner);
+        r = registry_get_owner(c->registry_root, dc->device, &owner);
         if (r < 0) {
                 log_debug_errno(r, "Cannot read the owner of %s: %m", dc->device);
                 return true;
@@ -433,7 +457,7 @@ void coop_disconnected(Coop *c, const char *device) {
         if (d->seqnum != 0 || streq_ptr(d->owner, REGISTRY_OWNER_STAS)) {
                 /* Only the entry we wrote (same seqnum): nvmeN may already
                  * be someone else's. */
-                r = registry_unregister(REGISTRY_ROOT, device, REGISTRY_OWNER_STAS, d->seqnum, 0);
+                r = registry_unregister(c->registry_root, device, REGISTRY_OWNER_STAS, d->seqnum, 0);
                 if (r < 0)
                         log_debug_errno(r, "Cannot remove the registry entry of %s: %m", device);
                 else if (r > 0)
@@ -451,7 +475,7 @@ void coop_device_removed(Coop *c, const char *device, uint64_t seqnum) {
         if (streq_ptr(d->owner, REGISTRY_OWNER_STAS)) {
                 /* A remove older than our registration is of an earlier
                  * controller of the same name. */
-                r = registry_unregister(REGISTRY_ROOT, device, REGISTRY_OWNER_STAS, 0, seqnum ?: UINT64_MAX);
+                r = registry_unregister(c->registry_root, device, REGISTRY_OWNER_STAS, 0, seqnum ?: UINT64_MAX);
                 if (r < 0)
                         log_debug_errno(r, "Cannot remove the registry entry of %s: %m", device);
                 else if (r > 0)
@@ -472,13 +496,40 @@ const char *coop_owner(Coop *c, const Dc *dc) {
 
 /* ---- life cycle ---- */
 
+/* Tests replace /etc/nvme and /run/nvme/registry through the environment
+ * (STAFD_NVME_CONF_DIR, STAFD_NVME_REGISTRY; documented in stafd(8)). */
+static int coop_set_paths(Coop *c, const char *excl_root, const char *registry_root) {
+        char *slash;
+
+        c->excl_root = strdup(isempty(excl_root) ? COOP_EXCLUSIONS_ROOT : excl_root);
+        c->registry_root = strdup(isempty(registry_root) ? REGISTRY_ROOT : registry_root);
+        if (!c->excl_root || !c->registry_root)
+                return -ENOMEM;
+        while (strlen(c->excl_root) > 1 && c->excl_root[strlen(c->excl_root) - 1] == '/')
+                c->excl_root[strlen(c->excl_root) - 1] = 0;
+        slash = strrchr(c->excl_root, '/');
+        if (!slash || !slash[1])
+                return -EINVAL;
+        c->excl_parent = slash == c->excl_root ? strdup("/") : strndup(c->excl_root, (size_t) (slash - c->excl_root));
+        c->excl_name = strdup(slash + 1);
+        if (!c->excl_parent || !c->excl_name || asprintf(&c->excl_d, "%s/exclusions.conf.d", c->excl_root) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 int coop_new(Coop **ret, Manager *m) {
         Coop *c = calloc(1, sizeof(Coop));
+        int r;
 
         if (!c)
                 return -ENOMEM;
         c->manager = m;
-        (void) registry_cleanup(REGISTRY_ROOT);
+        r = coop_set_paths(c, getenv("STAFD_NVME_CONF_DIR"), getenv("STAFD_NVME_REGISTRY"));
+        if (r < 0) {
+                coop_free(c);
+                return r;
+        }
+        (void) registry_cleanup(c->registry_root);
         coop_watch(c);
         (void) coop_excl_load(c);
         *ret = c;
@@ -493,6 +544,11 @@ Coop *coop_free(Coop *c) {
         sd_event_source_disable_unref(c->watch_parent);
         sd_event_source_disable_unref(c->rewatch);
         excl_list_free(c->excl);
+        free(c->excl_root);
+        free(c->excl_parent);
+        free(c->excl_name);
+        free(c->excl_d);
+        free(c->registry_root);
         free(c->warned);
         for (size_t i = 0; i < c->n_devs; i++)
                 free(c->devs[i].owner);

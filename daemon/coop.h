@@ -40,7 +40,10 @@ Coop *coop_free(Coop *c);
  * changes.  Each compacts its array in place and updates *n; hostnqn and
  * ignore_iface as given to candidates_build. */
 void coop_filter_configured(Coop *c, ConfController *l, size_t *n, const char *hostnqn, bool ignore_iface);
-void coop_filter_referrals(Coop *c, ReferralSource *refs, size_t *n, const char *hostnqn, bool ignore_iface);
+/* refs may be grouped: start[g] is the index of group g's first referral,
+ * start[n_groups] == *n; the starts are updated (start may be NULL). */
+void coop_filter_referrals(Coop *c, ReferralSource *refs, size_t *n, size_t *start, size_t n_groups,
+                           const char *hostnqn, bool ignore_iface);
 void coop_filter_discovered(Coop *c, DiscoveredService *d, size_t *n, const char *hostnqn, bool ignore_iface);
 /* Whether a current DC is excluded (same warning rule). */
 bool coop_excluded(Coop *c, const Tid *tid);

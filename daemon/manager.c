@@ -543,7 +543,8 @@ static int build_and_reconcile(Manager *m) {
         /* coop: the system exclusion list applies on top of exclude=. */
         coop_filter_configured(m->coop, resolved_list, &resolved.n_controllers, m->sys->hostnqn,
                                m->conf->ignore_iface);
-        coop_filter_referrals(m->coop, refs, &n_refs, m->sys->hostnqn, m->conf->ignore_iface);
+        coop_filter_referrals(m->coop, refs, &n_refs, ref_start, m->n_dcs, m->sys->hostnqn,
+                              m->conf->ignore_iface);
         coop_filter_discovered(m->coop, disc, &n_disc, m->sys->hostnqn, m->conf->ignore_iface);
         r = candidates_build(&cand, &resolved, m->sys->hostnqn, refs, n_refs, disc, n_disc);
         if (r < 0)

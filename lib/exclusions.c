@@ -3,6 +3,8 @@
  * The host-wide NVMe-oF exclusion list (/etc/nvme/exclusions.conf and its
  * .conf.d): parsing the files and matching transport ids against them.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -155,6 +157,27 @@ static int parse_entry(ExclList *l, const char *file, unsigned line, const char 
                                 goto invalid;
                         }
                 }
+        /* Addresses in the form tid_init gives a DC's (canonical IP, or
+         * lower case): matching is then a plain string comparison. */
+        for (unsigned i = 0; i < 2; i++) {
+                unsigned k = i == 0 ? EXCL_TRADDR : EXCL_HOST_TRADDR;
+                char buf[256];
+
+                if (!x.value[k])
+                        continue;
+                if (ip_canonical(x.value[k], buf, sizeof(buf)) >= 0) {
+                        char *t = strdup(buf);
+
+                        if (!t) {
+                                excl_entry_done(&x);
+                                return -ENOMEM;
+                        }
+                        free(x.value[k]);
+                        x.value[k] = t;
+                } else
+                        for (char *c = x.value[k]; *c; c++)
+                                *c = (char) tolower((unsigned char) *c);
+        }
         *ret = x;
         return 1;
 
@@ -408,7 +431,8 @@ bool excl_entry_matches(const ExclEntry *e, const ExclTarget *t) {
                 switch (k) {
                 case EXCL_TRADDR:
                 case EXCL_HOST_TRADDR:
-                        eq = ip_equal(want, have);
+                        /* Both canonical (see parse_entry, tid_init). */
+                        eq = streq(want, have);
                         break;
                 case EXCL_TRANSPORT:
                 case EXCL_HOSTID:

@@ -76,7 +76,9 @@ int excl_parse_string(ExclList *l, const char *file, const char *text, size_t si
 int excl_load(const char *root, ExclList **ret);
 
 /* The fields of a DC as the exclusion list sees them: NULL or "" = the DC
- * has no such field. */
+ * has no such field.  traddr and host-traddr as tid_init leaves them:
+ * canonical IP literals (ip_canonical), anything else lower case; entries
+ * store theirs the same way, so they compare as plain strings. */
 typedef struct ExclTarget {
         const char *value[_EXCL_KEY_MAX];
 } ExclTarget;
@@ -85,9 +87,10 @@ typedef struct ExclTarget {
 void excl_target_from_tid(ExclTarget *ret, const Tid *tid, const char *hostid);
 
 /* Does this entry exclude t?  Every field the entry gives must equal t's:
- * transport and hostid case-insensitively, traddr and host-traddr with
- * ip_equal (IP literals as addresses, anything else - FC names - case-
- * insensitively), the others exactly.  A field t lacks = no match. */
+ * transport and hostid case-insensitively, traddr and host-traddr as
+ * addresses (IP literals canonically, anything else - FC names - case-
+ * insensitively, as ip_equal does), the others exactly.  A field t lacks =
+ * no match. */
 bool excl_entry_matches(const ExclEntry *e, const ExclTarget *t);
 /* The first entry that excludes t, or NULL. */
 const ExclEntry *excl_match(const ExclList *l, const ExclTarget *t);

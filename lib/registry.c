@@ -305,22 +305,32 @@ int registry_unregister(const char *root, const char *device, const char *owner,
         return 1;
 }
 
-int registry_cleanup(const char *root) {
-        DIR *d = opendir(root);
+/* Remove our hidden leftovers in dir; recurse into entries once. */
+static void cleanup_dir(const char *dir, bool entries) {
+        DIR *d = opendir(dir);
 
         if (!d)
-                return errno == ENOENT ? 0 : -errno;
+                return;
         for (struct dirent *de; (de = readdir(d));) {
                 _cleanup_free_ char *p = NULL;
+                bool ours = strncmp(de->d_name, HIDDEN_PREFIX, strlen(HIDDEN_PREFIX)) == 0;
 
-                if (strncmp(de->d_name, HIDDEN_PREFIX, strlen(HIDDEN_PREFIX)) != 0)
+                if (!ours && !(entries && registry_device_valid(de->d_name)))
                         continue;
-                if (asprintf(&p, "%s/%s", root, de->d_name) < 0)
+                if (asprintf(&p, "%s/%s", dir, de->d_name) < 0)
                         break;
-                if (unlink(p) < 0 && errno == EISDIR)
+                if (!ours)
+                        cleanup_dir(p, false);  /* temporary attribute files */
+                else if (unlink(p) < 0 && errno == EISDIR)
                         purge(p);
         }
         closedir(d);
+}
+
+int registry_cleanup(const char *root) {
+        if (access(root, F_OK) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        cleanup_dir(root, true);
         return 0;
 }
 

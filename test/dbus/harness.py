@@ -90,6 +90,11 @@ class Env:
         wait_for(lambda: os.path.exists(self.sock), 10, 'dbus-daemon socket')
         os.chmod(self.sock, 0o777)
         self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address, RUNTIME_DIRECTORY=self.rundir)
+        # The host's exclusion list and ownership registry stay out of tests.
+        self.nvme_conf_dir = os.path.join(self.dir, 'etc-nvme')
+        self.registry = os.path.join(self.dir, 'run-nvme', 'registry')
+        self.env['STAFD_NVME_CONF_DIR'] = self.nvme_conf_dir
+        self.env['STAFD_NVME_REGISTRY'] = self.registry
         self.env.pop('NOTIFY_SOCKET', None)
         self.stafd = None
         self.logf = None

@@ -104,12 +104,13 @@ static void test_match(void **state) {
                 "exclusion = nqn=nqn.only\n"
                 "exclusion = host-traddr=10.0.0.1;traddr=10.9.9.9\n"
                 "exclusion = transport=fc;traddr=NN-0x20000090FA942779:pn-0x10000090fa942779\n"
-                "exclusion = hostid=0A0B;nqn=nqn.hostid\n");
+                "exclusion = hostid=0A0B;nqn=nqn.hostid\n"
+                "exclusion = transport=tcp;traddr=FE80::0:1%ETH0;host-traddr=2001:DB8:0::1\n");
         Tid t;
         ExclTarget x;
         const ExclEntry *e;
 
-        assert_int_equal(l->n, 5);
+        assert_int_equal(l->n, 6);
         assert_int_equal(tid_init(&t, "tcp", "192.168.1.10", NULL, NULL, NULL, NULL, NULL, HOSTNQN, false), 0);
         excl_target_from_tid(&x, &t, NULL);
         e = excl_match(l, &x);
@@ -157,6 +158,20 @@ static void test_match(void **state) {
         excl_target_from_tid(&x, &t, "0a0b");
         assert_non_null(excl_match(l, &x));
         excl_target_from_tid(&x, &t, "0a0c");
+        assert_null(excl_match(l, &x));
+        tid_done(&t);
+
+        /* IPv6 spelled differently, scope case-insensitively */
+        assert_int_equal(tid_init(&t, "tcp", "fe80::1%eth0", NULL, NULL, "2001:db8::1", NULL, NULL, HOSTNQN,
+                                  false), 0);
+        excl_target_from_tid(&x, &t, NULL);
+        e = excl_match(l, &x);
+        assert_non_null(e);
+        assert_int_equal(e->line, 7);
+        tid_done(&t);
+        assert_int_equal(tid_init(&t, "tcp", "fe80::1%eth1", NULL, NULL, "2001:db8::1", NULL, NULL, HOSTNQN,
+                                  false), 0);
+        excl_target_from_tid(&x, &t, NULL);
         assert_null(excl_match(l, &x));
         tid_done(&t);
 }

@@ -191,6 +191,10 @@ static void test_leftovers(void **state) {
         put(".stafd-new.nvme6.abcdef/owner", "stas\n");
         mk(".stafd-del.nvme7.1.0");
         put(".stafd-del.nvme7.1.0/seqnum", "5\n");
+        /* An attribute file a crash left half-written. */
+        mk("nvme7");
+        put("nvme7/.stafd-seqnum.123.tmp", "12");
+        put("nvme7/.other", "x");
         /* Another tool's temporary directory. */
         mk(".other-tmp");
         /* A leftover does not hide or block the real entry. */
@@ -200,6 +204,8 @@ static void test_leftovers(void **state) {
         assert_false(exists(".stafd-new.nvme6.abcdef"));
         assert_false(exists(".stafd-del.nvme7.1.0"));
         assert_true(exists(".other-tmp"));
+        assert_false(exists("nvme7/.stafd-seqnum.123.tmp"));
+        assert_true(exists("nvme7/.other"));
         assert_true(exists("nvme6/owner"));
 }
 
