@@ -29,8 +29,8 @@ struct AvahiWatch {
         AvahiWatch *prev, *next;
         sd_event_source *source;
         int fd;
-        AvahiWatchEvent events;   /* requested */
-        AvahiWatchEvent revents;  /* seen by the callback being dispatched */
+        AvahiWatchEvent events; /* requested */
+        AvahiWatchEvent revents; /* seen by the callback being dispatched */
         AvahiWatchCallback callback;
         void *userdata;
 };
@@ -50,37 +50,33 @@ struct AvahiSdPoll {
         AvahiTimeout *timeouts;
 };
 
-#define LIST_PREPEND(head, item)                        \
-        do {                                            \
-                (item)->prev = NULL;                    \
-                (item)->next = (head);                  \
-                if (head)                               \
-                        (head)->prev = (item);          \
-                (head) = (item);                        \
+#define LIST_PREPEND(head, item)               \
+        do {                                   \
+                (item)->prev = NULL;           \
+                (item)->next = (head);         \
+                if (head)                      \
+                        (head)->prev = (item); \
+                (head) = (item);               \
         } while (0)
-#define LIST_REMOVE(head, item)                         \
-        do {                                            \
-                if ((item)->next)                       \
-                        (item)->next->prev = (item)->prev;      \
-                if ((item)->prev)                       \
-                        (item)->prev->next = (item)->next;      \
-                else                                    \
-                        (head) = (item)->next;          \
-                (item)->prev = (item)->next = NULL;     \
+#define LIST_REMOVE(head, item)                            \
+        do {                                               \
+                if ((item)->next)                          \
+                        (item)->next->prev = (item)->prev; \
+                if ((item)->prev)                          \
+                        (item)->prev->next = (item)->next; \
+                else                                       \
+                        (head) = (item)->next;             \
+                (item)->prev = (item)->next = NULL;        \
         } while (0)
 
 static uint32_t avahi_to_epoll(AvahiWatchEvent ev) {
-        return (ev & AVAHI_WATCH_IN ? EPOLLIN : 0) |
-               (ev & AVAHI_WATCH_OUT ? EPOLLOUT : 0) |
-               (ev & AVAHI_WATCH_ERR ? EPOLLERR : 0) |
-               (ev & AVAHI_WATCH_HUP ? EPOLLHUP : 0);
+        return (ev & AVAHI_WATCH_IN ? EPOLLIN : 0) | (ev & AVAHI_WATCH_OUT ? EPOLLOUT : 0) |
+               (ev & AVAHI_WATCH_ERR ? EPOLLERR : 0) | (ev & AVAHI_WATCH_HUP ? EPOLLHUP : 0);
 }
 
 static AvahiWatchEvent epoll_to_avahi(uint32_t ev) {
-        return (ev & EPOLLIN ? AVAHI_WATCH_IN : 0) |
-               (ev & EPOLLOUT ? AVAHI_WATCH_OUT : 0) |
-               (ev & EPOLLERR ? AVAHI_WATCH_ERR : 0) |
-               (ev & EPOLLHUP ? AVAHI_WATCH_HUP : 0);
+        return (ev & EPOLLIN ? AVAHI_WATCH_IN : 0) | (ev & EPOLLOUT ? AVAHI_WATCH_OUT : 0) |
+               (ev & EPOLLERR ? AVAHI_WATCH_ERR : 0) | (ev & EPOLLHUP ? AVAHI_WATCH_HUP : 0);
 }
 
 static int watch_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -173,7 +169,7 @@ static uint64_t realtime_tv_to_monotonic(const struct timeval *tv) {
                 return now_mono;
         when = (uint64_t) tv->tv_sec * USEC_PER_SEC + (uint64_t) tv->tv_usec;
         if (when <= now_rt)
-                return now_mono;        /* in the past: as soon as possible */
+                return now_mono; /* in the past: as soon as possible */
         if (when - now_rt > UINT64_MAX / 2)
                 return USEC_INFINITY - 1;
         return now_mono + (when - now_rt);
@@ -253,7 +249,7 @@ int avahi_sd_poll_new(AvahiSdPoll **ret, sd_event *e) {
         if (!p)
                 return -ENOMEM;
         p->event = sd_event_ref(e);
-        p->api = (AvahiPoll) {
+        p->api = (AvahiPoll){
                 .userdata = p,
                 .watch_new = watch_new,
                 .watch_update = watch_update,

@@ -63,16 +63,16 @@ typedef struct Peer {
         uid_t uid;
         bool known;
         uint64_t used;
-        sd_bus_slot *lookup;    /* GetConnectionUnixUser in flight */
+        sd_bus_slot *lookup; /* GetConnectionUnixUser in flight */
         Waiter *waiters;
         size_t n_waiters;
 
         /* Answers sent that the peer has not been seen to read. */
         uint64_t unconfirmed;
-        uint64_t charged;       /* all bytes ever sent: the ping's mark */
+        uint64_t charged; /* all bytes ever sent: the ping's mark */
         uint64_t ping_mark;
-        sd_bus_slot *ping;      /* Peer.Ping in flight */
-        bool deaf;              /* the last ping went unanswered */
+        sd_bus_slot *ping; /* Peer.Ping in flight */
+        bool deaf; /* the last ping went unanswered */
         bool deaf_logged;
 } Peer;
 
@@ -82,7 +82,7 @@ struct BusCreds {
         Peer **peers;
         size_t n_peers;
         uint64_t tick;
-        uint64_t unconfirmed;   /* sum over the peers */
+        uint64_t unconfirmed; /* sum over the peers */
 };
 
 static void waiters_drop(Waiter *w, size_t n) {
@@ -145,7 +145,7 @@ static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_err
                 return 0;
         i = peers_find(c, name);
         if (i >= 0)
-                peers_remove_at(c, (size_t) i);   /* its waiting calls have nobody to answer */
+                peers_remove_at(c, (size_t) i); /* its waiting calls have nobody to answer */
         return 0;
 }
 
@@ -262,7 +262,7 @@ int bus_creds_get_uid(BusCreds *c, sd_bus_message *msg, sd_bus_message_handler_t
                 }
         }
         if (!handler)
-                return -ENODATA;        /* only the cache was asked */
+                return -ENODATA; /* only the cache was asked */
         r = peer_get(c, sender, &p);
         if (r == -EBUSY) {
                 r = sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_LIMITS_EXCEEDED,
@@ -286,7 +286,7 @@ int bus_creds_get_uid(BusCreds *c, sd_bus_message *msg, sd_bus_message_handler_t
         if (!t)
                 return -ENOMEM;
         p->waiters = t;
-        p->waiters[p->n_waiters++] = (Waiter) {
+        p->waiters[p->n_waiters++] = (Waiter){
                 .msg = sd_bus_message_ref(msg),
                 .handler = handler,
                 .userdata = userdata,
@@ -342,8 +342,8 @@ static int on_pong(sd_bus_message *reply, void *userdata, sd_bus_error *ret_erro
                 p->deaf = true;
                 if (!p->deaf_logged)
                         log_warning("Bus peer %s does not read its answers (%llu bytes pending): "
-                                    "refusing its calls until it does", p->name,
-                                    (unsigned long long) p->unconfirmed);
+                                    "refusing its calls until it does",
+                                    p->name, (unsigned long long) p->unconfirmed);
                 p->deaf_logged = true;
                 return 0;
         }
@@ -392,17 +392,17 @@ int bus_creds_admit(BusCreds *c, sd_bus_message *msg) {
                 return 0;
         r = peer_get(c, sender, &p);
         if (r < 0)
-                return 0;       /* cannot track it: answer */
+                return 0; /* cannot track it: answer */
         if (c->unconfirmed == 0)
-                return 0;       /* the common case: nobody owes anything */
+                return 0; /* the common case: nobody owes anything */
         by_uid = p->known ? uid_unconfirmed(c, p->uid) : p->unconfirmed;
         if (p->unconfirmed <= PING_AFTER && by_uid <= UID_MAX && c->unconfirmed <= TOTAL_MAX)
                 return 0;
         if (p->unconfirmed > PING_AFTER)
-                peer_ping(c, p);        /* no-op while one is in flight */
+                peer_ping(c, p); /* no-op while one is in flight */
         over = by_uid > UID_MAX || (c->unconfirmed > TOTAL_MAX && p->unconfirmed > 0);
         if (over && p->deaf)
-                return 1;       /* dropped: even an error would add to the pile */
+                return 1; /* dropped: even an error would add to the pile */
         if (over || p->deaf || p->unconfirmed > PEER_MAX) {
                 r = sd_bus_reply_method_errorf(msg, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                                "Too many answers not read yet: read them and call again");

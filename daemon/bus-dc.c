@@ -38,7 +38,7 @@ typedef struct Kv {
         sd_bus_message *msg;
         JsonWriter *w;
         int error;
-        size_t bytes;   /* about what the entries weigh in the message */
+        size_t bytes; /* about what the entries weigh in the message */
 } Kv;
 
 static void kv_add(Kv *kv, const char *k, const char *v) {
@@ -117,9 +117,9 @@ static void dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, Kv *kv) 
         dc_format_timer(dc->timers[DC_TIMER_CONNECT], dc->intervals[DC_TIMER_CONNECT], timer, sizeof(timer));
         kv_add(kv, "origin", dc_origin_to_string(dc->origin));
         if (dc->nbft)
-                kv_add(kv, "nbft", dc->nbft);   /* found in this NVMe Boot Firmware Table */
+                kv_add(kv, "nbft", dc->nbft); /* found in this NVMe Boot Firmware Table */
         kv_add(kv, "connected", dc_is_connected(dc) ? "True" : "False");
-        kv_add(kv, "owner", coop_owner(m->coop, dc));  /* registry owner, "" = none */
+        kv_add(kv, "owner", coop_owner(m->coop, dc)); /* registry owner, "" = none */
         kv_addf(kv, "connect attempts", "%u", dc->connect_attempts);
         kv_addf(kv, "rejected referrals", "%u", dc->n_rejected);
         kv_addf(kv, "referrals over limits", "%u", dc->n_capped);
@@ -134,14 +134,14 @@ static void dc_describe(Manager *m, Dc *dc, bool detailed, bool redact, Kv *kv) 
                 int64_t p = m->conf->zeroconf_persistence_sec;
                 uint64_t now = 0;
 
-                dc_format_timer(dc->unresponsive_timer, p < 0 ? 0 : usec_from_sec(p),
-                                timer, sizeof(timer));
+                dc_format_timer(dc->unresponsive_timer, p < 0 ? 0 : usec_from_sec(p), timer, sizeof(timer));
                 (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
                 kv_add(kv, "unresponsive timer", timer);
                 kv_addf(kv, "unresponsive timeout", "%llds", (long long) p);
                 kv_addf(kv, "unresponsive time", "%.1fs",
                         dc->unresponsive_since && now > dc->unresponsive_since
-                        ? (double) (now - dc->unresponsive_since) / USEC_PER_SEC : 0.0);
+                                ? (double) (now - dc->unresponsive_since) / USEC_PER_SEC
+                                : 0.0);
         }
 }
 
@@ -204,7 +204,7 @@ int bus_dc_read_tid(sd_bus_message *msg, Manager *m, sd_bus_error *error, Dc **r
                                                  tid_field_names[i], strlen(a[i]), ARG_MAX_LEN);
         *ret = NULL;
         if (isempty(a[0]) || isempty(a[1]))
-                return 0;  /* no such DC: empty answer */
+                return 0; /* no such DC: empty answer */
 
         r = tid_init(&tid, a[0], a[1], a[2], a[3], a[4], a[5], a[6], m->sys->hostnqn, m->conf->ignore_iface);
         if (r < 0)

@@ -184,7 +184,7 @@ static bool fabrics_option_supported(const char *opt) {
         if (n <= 0)
                 return false;
         buf[n] = '\0';
-        for (char *p = buf; *p; ) {
+        for (char *p = buf; *p;) {
                 size_t k = strcspn(p, ",\n");
 
                 if ((k == l || (k > l && p[l] == '=')) && strncmp(p, opt, l) == 0)
@@ -230,7 +230,8 @@ static int method_process_info(sd_bus_message *msg, void *userdata, sd_bus_error
         (void) json_add_string(o, "log-level", log_get_max_level() >= LOG_DEBUG ? "DEBUG" : "INFO");
         (void) add_or_null(o, "hostnqn", m->sys->hostnqn);
         (void) add_or_null(o, "hostid", m->sys->hostid);
-        (void) add_or_null(o, "hostkey", m->sys->hostkey ? (uid != 0 ? BUS_REDACTED : m->sys->hostkey) : NULL);
+        (void) add_or_null(o, "hostkey",
+                           m->sys->hostkey ? (uid != 0 ? BUS_REDACTED : m->sys->hostkey) : NULL);
         (void) add_or_null(o, "symname", m->sys->symname);
         (void) json_add_string(o, "config file", m->conf_file);
         (void) json_add_string(o, "system config file", m->sys_conf_file);
@@ -265,7 +266,7 @@ static int method_process_info(sd_bus_message *msg, void *userdata, sd_bus_error
         /* Transport ids from outside that failed validation. */
         (void) snprintf(n, sizeof(n), "%u",
                         m->n_rejected_referrals + m->n_rejected_conf + m->n_rejected_cache +
-                        (m->zeroconf ? zeroconf_n_rejected(m->zeroconf) : 0));
+                                (m->zeroconf ? zeroconf_n_rejected(m->zeroconf) : 0));
         (void) json_add_string(o, "rejected transport ids", n);
 
         s = json_to_string_dup(o, false);
@@ -292,7 +293,7 @@ static int method_controller_info(sd_bus_message *msg, void *userdata, sd_bus_er
         if (dc)
                 bus_dc_write_json(&w, m, dc, true, uid != 0);
         else {
-                json_writer_begin_object(&w);   /* {} for an unknown DC */
+                json_writer_begin_object(&w); /* {} for an unknown DC */
                 json_writer_end_object(&w);
         }
         r = json_writer_take(&w, &s, NULL);
@@ -345,7 +346,7 @@ static int deferred_set(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
         r = bus_creds_get_uid(m->bus_creds, msg, deferred_set, m, &uid);
         if (r != 0)
-                return r;       /* < 0: error; > 0: answered when the uid is known */
+                return r; /* < 0: error; > 0: answered when the uid is known */
         r = sd_bus_message_read(msg, "ss", &iface, &prop);
         if (r < 0)
                 return r;
@@ -387,31 +388,34 @@ const sd_bus_vtable bus_manager_debug_vtable[] = {
         SD_BUS_WRITABLE_PROPERTY("tron", "b", property_get_tron, property_set_tron, 0,
                                  SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("log_level", "s", property_get_log_level, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_METHOD_WITH_NAMES("process_info", "", "", "s", SD_BUS_PARAM(info_json),
-                                 method_process_info, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("controller_info", "sssssss",
-                                 SD_BUS_PARAM(transport) SD_BUS_PARAM(traddr) SD_BUS_PARAM(trsvcid)
-                                 SD_BUS_PARAM(subsysnqn) SD_BUS_PARAM(host_traddr) SD_BUS_PARAM(host_iface)
-                                 SD_BUS_PARAM(host_nqn),
-                                 "s", SD_BUS_PARAM(info_json), method_controller_info, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("process_info", "", "", "s", SD_BUS_PARAM(info_json), method_process_info,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES(
+                "controller_info", "sssssss",
+                SD_BUS_PARAM(transport) SD_BUS_PARAM(traddr) SD_BUS_PARAM(trsvcid) SD_BUS_PARAM(subsysnqn)
+                        SD_BUS_PARAM(host_traddr) SD_BUS_PARAM(host_iface) SD_BUS_PARAM(host_nqn),
+                "s", SD_BUS_PARAM(info_json), method_controller_info, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
 const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD_WITH_NAMES("list_controllers", "b", SD_BUS_PARAM(detailed),
-                                 "aa{ss}", SD_BUS_PARAM(controller_list), method_list_controllers, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("get_log_pages", "sssssss",
-                                 SD_BUS_PARAM(transport) SD_BUS_PARAM(traddr) SD_BUS_PARAM(trsvcid)
-                                 SD_BUS_PARAM(subsysnqn) SD_BUS_PARAM(host_traddr) SD_BUS_PARAM(host_iface)
-                                 SD_BUS_PARAM(host_nqn),
-                                 "aa{ss}", SD_BUS_PARAM(log_pages), method_get_log_pages, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("get_all_log_pages", "b", SD_BUS_PARAM(detailed),
-                                 "s", SD_BUS_PARAM(log_pages_json), method_get_all_log_pages, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("list_controllers", "b", SD_BUS_PARAM(detailed), "aa{ss}",
+                                 SD_BUS_PARAM(controller_list), method_list_controllers,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES(
+                "get_log_pages", "sssssss",
+                SD_BUS_PARAM(transport) SD_BUS_PARAM(traddr) SD_BUS_PARAM(trsvcid) SD_BUS_PARAM(subsysnqn)
+                        SD_BUS_PARAM(host_traddr) SD_BUS_PARAM(host_iface) SD_BUS_PARAM(host_nqn),
+                "aa{ss}", SD_BUS_PARAM(log_pages), method_get_log_pages, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("get_all_log_pages", "b", SD_BUS_PARAM(detailed), "s",
+                                 SD_BUS_PARAM(log_pages_json), method_get_all_log_pages,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("log_pages_changed", "ssssssss",
                                  SD_BUS_PARAM(transport) SD_BUS_PARAM(traddr) SD_BUS_PARAM(trsvcid)
-                                 SD_BUS_PARAM(subsysnqn) SD_BUS_PARAM(host_traddr) SD_BUS_PARAM(host_iface)
-                                 SD_BUS_PARAM(host_nqn) SD_BUS_PARAM(device), 0),
+                                         SD_BUS_PARAM(subsysnqn) SD_BUS_PARAM(host_traddr) SD_BUS_PARAM(
+                                                 host_iface) SD_BUS_PARAM(host_nqn) SD_BUS_PARAM(device),
+                                 0),
         SD_BUS_SIGNAL("dc_removed", "", 0),
         SD_BUS_VTABLE_END,
 };

@@ -34,7 +34,8 @@ static int bus_add_object(sd_bus *bus, Manager *m, sd_bus_slot **ret_main, sd_bu
         r = sd_bus_add_object_vtable(bus, ret_main, STAF_BUS_PATH, STAF_IFACE, bus_manager_vtable, m);
         if (r < 0)
                 return r;
-        return sd_bus_add_object_vtable(bus, ret_debug, STAF_BUS_PATH, STAF_IFACE_DBG, bus_manager_debug_vtable, m);
+        return sd_bus_add_object_vtable(bus, ret_debug, STAF_BUS_PATH, STAF_IFACE_DBG,
+                                        bus_manager_debug_vtable, m);
 }
 
 /* Sees every incoming message before dispatch.  sd-bus synthesises

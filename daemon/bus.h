@@ -7,9 +7,9 @@
 #include "dc.h"
 #include "manager.h"
 
-#define STAF_BUS_NAME  "org.nvmexpress.staf"
-#define STAF_BUS_PATH  "/org/nvmexpress/staf"
-#define STAF_IFACE     "org.nvmexpress.staf"
+#define STAF_BUS_NAME "org.nvmexpress.staf"
+#define STAF_BUS_PATH "/org/nvmexpress/staf"
+#define STAF_IFACE "org.nvmexpress.staf"
 #define STAF_IFACE_DBG "org.nvmexpress.staf.debug"
 
 /* Connect to the system bus (DBUS_SYSTEM_BUS_ADDRESS honoured), register

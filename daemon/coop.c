@@ -25,8 +25,8 @@
 /* What the registry says about one kernel controller stafd tracks. */
 typedef struct CoopDev {
         char device[32];
-        char *owner;       /* NULL: unowned or unknown */
-        uint64_t seqnum;   /* of our registration, 0 if not ours */
+        char *owner; /* NULL: unowned or unknown */
+        uint64_t seqnum; /* of our registration, 0 if not ours */
 } CoopDev;
 
 struct Coop {
@@ -45,7 +45,7 @@ struct Coop {
         sd_event_source *watch_d, *watch_root, *watch_parent;
         sd_event_source *rewatch;
 
-        CoopDev *devs;     /* devs[N] for nvmeN; device[0] == 0: unused */
+        CoopDev *devs; /* devs[N] for nvmeN; device[0] == 0: unused */
         size_t n_devs;
         bool registry_failure_logged;
 };
@@ -106,14 +106,15 @@ static int on_inotify(sd_event_source *s, const struct inotify_event *ev, void *
                 if (streq(name, "exclusions.conf.d"))
                         coop_schedule_rewatch(c);
         } else if (name[0] == '.')
-                return 0;  /* editors' temporary files */
+                return 0; /* editors' temporary files */
         log_debug("Exclusion list: inotify 0x%x %s", (unsigned) ev->mask, name);
         coop_excl_changed(c);
         return 0;
 }
 
-#define WATCH_MASK (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | \
-                    IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+#define WATCH_MASK                                                                          \
+        (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | \
+         IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
 static void coop_watch(Coop *c) {
         sd_event *e = c->manager->event;
@@ -248,13 +249,15 @@ void coop_filter_configured(Coop *c, ConfController *l, size_t *n, const char *h
         if (!coop_excl_active(c))
                 return;
         for (size_t i = 0; i < *n; i++)
-                if (!coop_input_excluded(c, l[i].transport, l[i].traddr, l[i].trsvcid, l[i].nqn, l[i].host_traddr,
-                                         l[i].host_iface, l[i].host_nqn, hostnqn, ignore_iface))
+                if (!coop_input_excluded(c, l[i].transport, l[i].traddr, l[i].trsvcid, l[i].nqn,
+                                         l[i].host_traddr, l[i].host_iface, l[i].host_nqn, hostnqn,
+                                         ignore_iface))
                         l[k++] = l[i];
         *n = k;
 }
 
-static bool coop_referral_excluded(Coop *c, const ReferralSource *ref, const char *hostnqn, bool ignore_iface) {
+static bool coop_referral_excluded(Coop *c, const ReferralSource *ref, const char *hostnqn,
+                                   bool ignore_iface) {
         const DlpEntry *e = ref->entry;
         const Tid *p = ref->parent;
 
@@ -290,7 +293,8 @@ void coop_filter_referrals(Coop *c, ReferralSource *refs, size_t *n, size_t *sta
         *n = k;
 }
 
-void coop_filter_discovered(Coop *c, DiscoveredService *d, size_t *n, const char *hostnqn, bool ignore_iface) {
+void coop_filter_discovered(Coop *c, DiscoveredService *d, size_t *n, const char *hostnqn,
+                            bool ignore_iface) {
         size_t k = 0;
 
         if (!coop_excl_active(c))
@@ -342,7 +346,7 @@ static CoopDev *coop_dev(Coop *c, const char *device, bool create) {
                 c->n_devs = want;
         }
         t = &c->devs[n];
-        *t = (CoopDev) {};
+        *t = (CoopDev){};
         (void) snprintf(t->device, sizeof(t->device), "%s", device);
         return t;
 }
@@ -352,7 +356,7 @@ static void coop_dev_forget(Coop *c, const char *device) {
 
         if (d) {
                 free(d->owner);
-                *d = (CoopDev) {};
+                *d = (CoopDev){};
         }
 }
 
@@ -407,11 +411,13 @@ void coop_dc_connected(Coop *c, Dc *dc) {
         if (r == -EBUSY) {
                 d->owner = TAKE_PTR(other);
                 if (dc->info.adopted)
-                        dc_log(dc, LOG_INFO, "Owned by %s: stafd tracks it but never disconnects it", d->owner);
+                        dc_log(dc, LOG_INFO, "Owned by %s: stafd tracks it but never disconnects it",
+                               d->owner);
                 else
                         /* A stale entry of a recycled nvmeN, or a race with
                          * another orchestrator: its entry wins. */
-                        dc_log(dc, LOG_WARNING, "The registry says %s owns %s: not registering, never disconnecting",
+                        dc_log(dc, LOG_WARNING,
+                               "The registry says %s owns %s: not registering, never disconnecting",
                                d->owner, dc->device);
                 return;
         }
@@ -421,7 +427,8 @@ void coop_dc_connected(Coop *c, Dc *dc) {
         }
         d->owner = strdup(REGISTRY_OWNER_STAS);
         d->seqnum = seq;
-        dc_log(dc, LOG_DEBUG, "Registered owner=%s seqnum=%llu", REGISTRY_OWNER_STAS, (unsigned long long) seq);
+        dc_log(dc, LOG_DEBUG, "Registered owner=%s seqnum=%llu", REGISTRY_OWNER_STAS,
+               (unsigned long long) seq);
 }
 
 bool coop_may_disconnect(Coop *c, Dc *dc) {
@@ -475,7 +482,8 @@ void coop_device_removed(Coop *c, const char *device, uint64_t seqnum) {
         if (streq_ptr(d->owner, REGISTRY_OWNER_STAS)) {
                 /* A remove older than our registration is of an earlier
                  * controller of the same name. */
-                r = registry_unregister(c->registry_root, device, REGISTRY_OWNER_STAS, 0, seqnum ?: UINT64_MAX);
+                r = registry_unregister(c->registry_root, device, REGISTRY_OWNER_STAS, 0,
+                                        seqnum ?: UINT64_MAX);
                 if (r < 0)
                         log_debug_errno(r, "Cannot remove the registry entry of %s: %m", device);
                 else if (r > 0)
@@ -510,9 +518,11 @@ static int coop_set_paths(Coop *c, const char *excl_root, const char *registry_r
         slash = strrchr(c->excl_root, '/');
         if (!slash || !slash[1])
                 return -EINVAL;
-        c->excl_parent = slash == c->excl_root ? strdup("/") : strndup(c->excl_root, (size_t) (slash - c->excl_root));
+        c->excl_parent =
+                slash == c->excl_root ? strdup("/") : strndup(c->excl_root, (size_t) (slash - c->excl_root));
         c->excl_name = strdup(slash + 1);
-        if (!c->excl_parent || !c->excl_name || asprintf(&c->excl_d, "%s/exclusions.conf.d", c->excl_root) < 0)
+        if (!c->excl_parent || !c->excl_name ||
+            asprintf(&c->excl_d, "%s/exclusions.conf.d", c->excl_root) < 0)
                 return -ENOMEM;
         return 0;
 }

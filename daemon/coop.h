@@ -44,7 +44,8 @@ void coop_filter_configured(Coop *c, ConfController *l, size_t *n, const char *h
  * start[n_groups] == *n; the starts are updated (start may be NULL). */
 void coop_filter_referrals(Coop *c, ReferralSource *refs, size_t *n, size_t *start, size_t n_groups,
                            const char *hostnqn, bool ignore_iface);
-void coop_filter_discovered(Coop *c, DiscoveredService *d, size_t *n, const char *hostnqn, bool ignore_iface);
+void coop_filter_discovered(Coop *c, DiscoveredService *d, size_t *n, const char *hostnqn,
+                            bool ignore_iface);
 /* Whether a current DC is excluded (same warning rule). */
 bool coop_excluded(Coop *c, const Tid *tid);
 

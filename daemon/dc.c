@@ -18,13 +18,13 @@
 #include "sysfs.h"
 
 /* Retry schedule of the spec (section 5). */
-#define CONNECT_RETRY_FIRST_USEC  (3 * USEC_PER_SEC)
-#define CONNECT_RETRY_USEC        (60 * USEC_PER_SEC)
-#define REGISTER_RETRY_USEC       (5 * USEC_PER_SEC)
-#define DLP_RETRY_USEC            (20 * USEC_PER_SEC)
+#define CONNECT_RETRY_FIRST_USEC (3 * USEC_PER_SEC)
+#define CONNECT_RETRY_USEC (60 * USEC_PER_SEC)
+#define REGISTER_RETRY_USEC (5 * USEC_PER_SEC)
+#define DLP_RETRY_USEC (20 * USEC_PER_SEC)
 #define RECONNECT_AFTER_REMOVE_USEC (3 * USEC_PER_SEC)
-#define LIVE_POLL_USEC            (5 * USEC_PER_SEC)
-#define NVME_EVENT_PAIR_USEC      (5 * USEC_PER_SEC)
+#define LIVE_POLL_USEC (5 * USEC_PER_SEC)
+#define NVME_EVENT_PAIR_USEC (5 * USEC_PER_SEC)
 
 #define dc_log(dc, level, ...) log_dc(level, (dc)->name, dc_device(dc), __VA_ARGS__)
 #define dc_log_errno(dc, level, e, ...) log_dc_errno(level, e, (dc)->name, dc_device(dc), __VA_ARGS__)
@@ -155,7 +155,9 @@ void dc_format_timer(sd_event_source *s, uint64_t interval, char *buf, size_t si
 }
 
 static unsigned work_timer(DcWork w) {
-        return w == DC_WORK_CONNECT ? DC_TIMER_CONNECT : w == DC_WORK_REGISTER ? DC_TIMER_REGISTER : DC_TIMER_DLP;
+        return w == DC_WORK_CONNECT    ? DC_TIMER_CONNECT
+               : w == DC_WORK_REGISTER ? DC_TIMER_REGISTER
+                                       : DC_TIMER_DLP;
 }
 
 static int on_retry_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -196,8 +198,8 @@ static void dc_schedule(Dc *dc, DcWork work, uint64_t delay) {
                 if (r >= 0)
                         r = sd_event_source_set_enabled(dc->timers[t], SD_EVENT_ONESHOT);
         } else
-                r = sd_event_add_time_relative(dc->ctx->event, &dc->timers[t], CLOCK_MONOTONIC,
-                                               delay, 100 * USEC_PER_MSEC, on_retry_timer, dc);
+                r = sd_event_add_time_relative(dc->ctx->event, &dc->timers[t], CLOCK_MONOTONIC, delay,
+                                               100 * USEC_PER_MSEC, on_retry_timer, dc);
         if (r < 0)
                 dc_log_errno(dc, LOG_ERR, r, "Failed to arm retry timer: %m");
 }
@@ -226,7 +228,7 @@ static void dc_conn_opts(const Dc *dc, ConfConnOpts *ret) {
 static void dc_host(const Dc *dc, FabricHost *ret) {
         const SysConf *s = dc->ctx->cb->sys(dc->ctx->userdata);
 
-        *ret = (FabricHost) {
+        *ret = (FabricHost){
                 .hostnqn = dc->tid.host_nqn,
                 .hostid = dc->hostid ?: s->hostid,
                 .hostkey = s->hostkey,
@@ -254,7 +256,7 @@ static void dc_connected(Dc *dc, const FabricCtrlInfo *info) {
                 dc_log(dc, LOG_INFO, "Connected after earlier failures");
         else
                 dc_log(dc, LOG_INFO, "Connected");
-        coop_dc_connected(dc->ctx->coop, dc);  /* coop: ownership registry */
+        coop_dc_connected(dc->ctx->coop, dc); /* coop: ownership registry */
         dc->ctx->cb->save_requested(dc->ctx->userdata);
 
         /* DIM registration only with DCs that support it. */
@@ -320,15 +322,15 @@ static void on_register_done(FabricOp *op, int error, unsigned status, void *res
                 return;
         if (error == -EREMOTEIO && status != 0)
                 /* The DC answered: retrying would get the same answer. */
-                dc_log(dc, LOG_WARNING, "DIM registration: %s", fabric_strerror(error, status, buf, sizeof(buf)));
+                dc_log(dc, LOG_WARNING, "DIM registration: %s",
+                       fabric_strerror(error, status, buf, sizeof(buf)));
         else if (error < 0) {
                 dc_log(dc, LOG_WARNING, "DIM registration failed: %s (retrying in 5s)",
                        fabric_strerror(error, status, buf, sizeof(buf)));
                 dc_schedule(dc, DC_WORK_REGISTER, REGISTER_RETRY_USEC);
                 dc_kick(dc);
                 return;
-        }
-        else
+        } else
                 dc_log(dc, LOG_DEBUG, "Registered (DIM)");
         dc_kick(dc);
 }
@@ -360,7 +362,8 @@ static void on_dlp_done(FabricOp *op, int error, unsigned status, void *result, 
                (unsigned long long) dc->dlp->genctr, res->pleo_used ? ", PLEO" : "",
                res->retries ? ", re-read after a generation change" : "");
         if (res->dropped)
-                dc_log(dc, LOG_WARNING, "Dropped %zu entries with an empty or wildcard traddr", res->dropped);
+                dc_log(dc, LOG_WARNING, "Dropped %zu entries with an empty or wildcard traddr",
+                       res->dropped);
 
         dc->ctx->cb->log_pages_changed(dc->ctx->userdata, dc, referrals_changed);
         dc_kick(dc);
@@ -447,7 +450,8 @@ void dc_on_nvme_event(Dc *dc, const char *event) {
         if (dc->nvme_event_pair_due[0] && streq(event, dc->nvme_event_pair_due) &&
             now - dc->nvme_event_at < NVME_EVENT_PAIR_USEC) {
                 dc->nvme_event_pair_due[0] = 0;
-                dc_log(dc, LOG_DEBUG, "Received NVME_EVENT=%s of the same reconnect: one fetch covers both", event);
+                dc_log(dc, LOG_DEBUG, "Received NVME_EVENT=%s of the same reconnect: one fetch covers both",
+                       event);
                 return;
         }
         (void) snprintf(dc->nvme_event_pair_due, sizeof(dc->nvme_event_pair_due), "%s",
@@ -462,11 +466,12 @@ void dc_on_nvme_event(Dc *dc, const char *event) {
 }
 
 void dc_on_remove(Dc *dc) {
-        dc_log(dc, LOG_WARNING, "Kernel controller removed; keeping the cached log page, reconnecting in 3s");
+        dc_log(dc, LOG_WARNING,
+               "Kernel controller removed; keeping the cached log page, reconnecting in 3s");
         dc_set_device(dc, "");
         dc->nvme_event_pair_due[0] = 0;
         dc->own_connect_event_due = false;
-        dc->info = (FabricCtrlInfo) {};
+        dc->info = (FabricCtrlInfo){};
         dc->pending &= ~(DC_WORK_REGISTER | DC_WORK_DLP);
         dc->deferred &= ~(DC_WORK_REGISTER | DC_WORK_DLP);
         for (unsigned i = DC_TIMER_REGISTER; i < _DC_TIMER_MAX; i++)
@@ -550,11 +555,11 @@ static void dc_update_unresponsive(Dc *dc) {
                 return;
         }
         if (dc->unresponsive_since || dc->expired)
-                return;  /* clock already running, or already run out */
+                return; /* clock already running, or already run out */
 
         persist = dc_conf(dc)->zeroconf_persistence_sec;
         if (persist < 0)
-                return;  /* never expire */
+                return; /* never expire */
 
         (void) sd_event_now(dc->ctx->event, CLOCK_MONOTONIC, &now);
         dc->unresponsive_since = now ?: 1;

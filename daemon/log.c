@@ -52,7 +52,7 @@ size_t log_escape_to(const char *s, char *buf, size_t size) {
                         len = n;
                 }
                 if (o + len >= size)
-                        break;  /* truncate at a character boundary */
+                        break; /* truncate at a character boundary */
                 memcpy(buf + o, src, len);
                 o += len;
                 p += n;
@@ -61,9 +61,8 @@ size_t log_escape_to(const char *s, char *buf, size_t size) {
         return o;
 }
 
-int log_internal(int level, int error, const char *tid, const char *device,
-                 const char *file, int line, const char *func,
-                 const char *fmt, ...) {
+int log_internal(int level, int error, const char *tid, const char *device, const char *file, int line,
+                 const char *func, const char *fmt, ...) {
         char raw[2048], msg[4 * 2048 + 1], tidbuf[1024];
         va_list ap;
 
@@ -86,22 +85,15 @@ int log_internal(int level, int error, const char *tid, const char *device,
                 (void) snprintf(lbuf, sizeof(lbuf), "%d", line);
                 if (tid)
                         (void) sd_journal_send("MESSAGE=%s | %s - %s", tid, device ?: "nvme?", msg,
-                                               "PRIORITY=%d", level,
-                                               "SYSLOG_IDENTIFIER=stafd",
-                                               "NVME_TID=%s", tid,
-                                               "NVME_DEVICE=%s", device ?: "",
-                                               "CODE_FILE=%s", file, "CODE_LINE=%s", lbuf,
-                                               "CODE_FUNC=%s", func,
-                                               error ? "ERRNO=%d" : NULL, abs(error),
-                                               NULL);
+                                               "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=stafd",
+                                               "NVME_TID=%s", tid, "NVME_DEVICE=%s", device ?: "",
+                                               "CODE_FILE=%s", file, "CODE_LINE=%s", lbuf, "CODE_FUNC=%s",
+                                               func, error ? "ERRNO=%d" : NULL, abs(error), NULL);
                 else
-                        (void) sd_journal_send("MESSAGE=%s", msg,
-                                               "PRIORITY=%d", level,
-                                               "SYSLOG_IDENTIFIER=stafd",
-                                               "CODE_FILE=%s", file, "CODE_LINE=%s", lbuf,
-                                               "CODE_FUNC=%s", func,
-                                               error ? "ERRNO=%d" : NULL, abs(error),
-                                               NULL);
+                        (void) sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level,
+                                               "SYSLOG_IDENTIFIER=stafd", "CODE_FILE=%s", file,
+                                               "CODE_LINE=%s", lbuf, "CODE_FUNC=%s", func,
+                                               error ? "ERRNO=%d" : NULL, abs(error), NULL);
         } else {
                 FILE *f = level <= LOG_WARNING ? stderr : stdout;
 

@@ -48,17 +48,15 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_SYS_CONF,
                 ARG_DUMP_CONFIG,
         };
-        static const struct option options[] = {
-                { "help",        no_argument,       NULL, 'h'             },
-                { "version",     no_argument,       NULL, ARG_VERSION     },
-                { "conf-file",   required_argument, NULL, 'f'             },
-                { "sys-conf",    required_argument, NULL, ARG_SYS_CONF    },
-                { "syslog",      no_argument,       NULL, 's'             },
-                { "tron",        no_argument,       NULL, ARG_TRON        },
-                { "idl",         required_argument, NULL, ARG_IDL         },
-                { "dump-config", no_argument,       NULL, ARG_DUMP_CONFIG },
-                {}
-        };
+        static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+                                                 { "version", no_argument, NULL, ARG_VERSION },
+                                                 { "conf-file", required_argument, NULL, 'f' },
+                                                 { "sys-conf", required_argument, NULL, ARG_SYS_CONF },
+                                                 { "syslog", no_argument, NULL, 's' },
+                                                 { "tron", no_argument, NULL, ARG_TRON },
+                                                 { "idl", required_argument, NULL, ARG_IDL },
+                                                 { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
+                                                 {} };
         int c;
 
         while ((c = getopt_long(argc, argv, "hf:s", options, NULL)) >= 0)
@@ -106,7 +104,7 @@ static int parse_argv(int argc, char *argv[]) {
 /* With no host NQN configured, stafd uses one derived from the machine id:
  * the same at every start (a new one each time would leave another set of
  * persistent connections behind), not revealing the machine id itself. */
-#define HOSTNQN_APP_ID SD_ID128_MAKE(f2,2d,b8,30,b0,d4,41,dd,9e,52,d8,b5,09,29,34,b0)
+#define HOSTNQN_APP_ID SD_ID128_MAKE(f2, 2d, b8, 30, b0, d4, 41, dd, 9e, 52, d8, b5, 09, 29, 34, b0)
 
 static const char *machine_uuid(char buf[static SD_ID128_UUID_STRING_MAX]) {
         sd_id128_t id;
@@ -114,7 +112,8 @@ static const char *machine_uuid(char buf[static SD_ID128_UUID_STRING_MAX]) {
 
         r = sd_id128_get_machine_app_specific(HOSTNQN_APP_ID, &id);
         if (r < 0) {
-                fprintf(stderr, "stafd: no machine id (%s), a generated host NQN will be random\n", strerror(-r));
+                fprintf(stderr, "stafd: no machine id (%s), a generated host NQN will be random\n",
+                        strerror(-r));
                 return NULL;
         }
         return sd_id128_to_uuid_string(id, buf);
@@ -223,11 +222,13 @@ int main(int argc, char *argv[]) {
                 if (r < 0)
                         return 1;
 
-                r = manager_new(&m, &(ManagerArgs) {
-                        .conf_file = arg_conf_file,
-                        .sys_conf_file = arg_sys_conf_file,
-                        .tron = arg_tron,
-                }, TAKE_PTR(c), TAKE_PTR(s));
+                r = manager_new(&m,
+                                &(ManagerArgs){
+                                        .conf_file = arg_conf_file,
+                                        .sys_conf_file = arg_sys_conf_file,
+                                        .tron = arg_tron,
+                                },
+                                TAKE_PTR(c), TAKE_PTR(s));
                 if (r < 0)
                         return 1;
 

@@ -53,8 +53,8 @@ static void manager_apply_log_level(Manager *m) {
                 fabric_set_debug(m->fabric, on);
         /* A reload can switch tron too: tell property watchers. */
         if (m->bus && was != on)
-                (void) sd_bus_emit_properties_changed(m->bus, STAF_BUS_PATH, STAF_IFACE_DBG,
-                                                      "tron", "log_level", NULL);
+                (void) sd_bus_emit_properties_changed(m->bus, STAF_BUS_PATH, STAF_IFACE_DBG, "tron",
+                                                      "log_level", NULL);
 }
 
 int manager_set_tron(Manager *m, bool on) {
@@ -91,7 +91,8 @@ static long devnum_of(const char *device) {
 }
 
 static void devnum_forget(Manager *m, Dc *dc) {
-        if (dc->devnum_slot > 0 && dc->devnum_slot <= m->n_by_devnum && m->by_devnum[dc->devnum_slot - 1] == dc)
+        if (dc->devnum_slot > 0 && dc->devnum_slot <= m->n_by_devnum &&
+            m->by_devnum[dc->devnum_slot - 1] == dc)
                 m->by_devnum[dc->devnum_slot - 1] = NULL;
         dc->devnum_slot = 0;
 }
@@ -107,7 +108,7 @@ static void devnum_remember(Manager *m, Dc *dc, long n) {
                         k *= 2;
                 t = reallocarray(m->by_devnum, k, sizeof(Dc *));
                 if (!t)
-                        return;   /* only a cache */
+                        return; /* only a cache */
                 memset(t + m->n_by_devnum, 0, (k - m->n_by_devnum) * sizeof(Dc *));
                 m->by_devnum = t;
                 m->n_by_devnum = k;
@@ -211,9 +212,10 @@ static void on_disconnect_done(FabricOp *op, int error, unsigned status, void *r
         char buf[128];
 
         if (error != 0)
-                log_warning("%s: disconnect failed: %s", d->name, fabric_strerror(error, status, buf, sizeof(buf)));
+                log_warning("%s: disconnect failed: %s", d->name,
+                            fabric_strerror(error, status, buf, sizeof(buf)));
         else
-                coop_disconnected(d->manager->coop, d->device);  /* coop: our registry entry goes */
+                coop_disconnected(d->manager->coop, d->device); /* coop: our registry entry goes */
         fabric_set_owned(d->manager->fabric, d->device, false);
         d->manager->n_disconnecting--;
         manager_maybe_exit(d->manager);
@@ -267,14 +269,16 @@ static int resolve_configured(Manager *m, Conf *ret_conf, ConfController **ret_l
         /* NBFT DCs count as configured, after stafd.conf's lines (which win
          * for a DC named in both). */
         for (size_t i = 0; i < m->conf->n_controllers + n_nbft; i++) {
-                const ConfController *c = i < m->conf->n_controllers ? &m->conf->controllers[i]
-                                                                     : &m->firmware->nbft[i - m->conf->n_controllers].conf;
+                const ConfController *c = i < m->conf->n_controllers
+                                                  ? &m->conf->controllers[i]
+                                                  : &m->firmware->nbft[i - m->conf->n_controllers].conf;
                 const char *addr = NULL;
                 Tid t;
                 int r;
 
                 l[n] = *c;
-                if (!c->transport || !c->traddr || (!streq(c->transport, "tcp") && !streq(c->transport, "rdma")) ||
+                if (!c->transport || !c->traddr ||
+                    (!streq(c->transport, "tcp") && !streq(c->transport, "rdma")) ||
                     ip_family_of(c->traddr) != 0) {
                         n++;
                         continue;
@@ -286,13 +290,14 @@ static int resolve_configured(Manager *m, Conf *ret_conf, ConfController **ret_l
 
                         tid_done(&t);
                         if (k >= 0) {
-                                log_debug("%s excluded by name (line %u)", c->traddr, m->conf->excludes[k].line);
+                                log_debug("%s excluded by name (line %u)", c->traddr,
+                                          m->conf->excludes[k].line);
                                 continue;
                         }
                 }
                 r = resolver_lookup(m->resolver, c->traddr, m->conf->ip_family, &addr);
                 if (r <= 0)
-                        continue;   /* in flight, or failed: not a candidate (yet) */
+                        continue; /* in flight, or failed: not a candidate (yet) */
                 l[n++].traddr = (char *) addr;
         }
         *ret_conf = *m->conf;
@@ -354,13 +359,14 @@ static void report_referrals(Manager *m, const CandidateSet *cand, const Referra
                                "Ignoring %u of %zu referral(s) in the discovery log that fail validation; "
                                "first: referral to %s port %s, %s %s",
                                bad, n_refs, log_escape(dlpe_get(e, DLPE_TRADDR), b1, sizeof(b1)),
-                               log_escape(dlpe_get(e, DLPE_TRSVCID), b2, sizeof(b2)), tid_field_names[o->field],
-                               o->reason);
+                               log_escape(dlpe_get(e, DLPE_TRSVCID), b2, sizeof(b2)),
+                               tid_field_names[o->field], o->reason);
                 }
                 if (over_dc + over_total != dc->n_capped && over_dc + over_total > 0) {
                         if (over_dc > 0)
                                 log_dc(LOG_WARNING, dc->name, dc_device(dc),
-                                       "max-referrals-per-dc=%u reached: not following %u of its %zu referral(s)%s",
+                                       "max-referrals-per-dc=%u reached: not following %u of its %zu "
+                                       "referral(s)%s",
                                        m->conf->max_referrals_per_dc, over_dc + over_total, n_refs,
                                        over_total > 0 ? " (max-dcs reached too)" : "");
                         else
@@ -393,7 +399,8 @@ static void report_configured(Manager *m, const CandidateSet *cand, const Conf *
         m->conf_checked = m->conf;
 }
 
-static void report_discovered(Manager *m, const CandidateSet *cand, const DiscoveredService *disc, size_t n) {
+static void report_discovered(Manager *m, const CandidateSet *cand, const DiscoveredService *disc,
+                              size_t n) {
         unsigned capped = 0;
 
         for (size_t i = 0; i < n; i++) {
@@ -408,8 +415,8 @@ static void report_discovered(Manager *m, const CandidateSet *cand, const Discov
                         capped++;
         }
         if (capped != m->n_capped_mdns && capped > 0)
-                log_warning("max-dcs=%u reached: not following %u of %zu mDNS-discovered DC(s)", m->conf->max_dcs,
-                            capped, n);
+                log_warning("max-dcs=%u reached: not following %u of %zu mDNS-discovered DC(s)",
+                            m->conf->max_dcs, capped, n);
         m->n_capped_mdns = capped;
 }
 
@@ -474,14 +481,16 @@ static void manager_arm_reconcile(Manager *m, uint64_t delay);
 
 /* Same controller= entry (so a DC's copy need not be replaced)? */
 static bool conf_controller_same(const ConfController *a, const ConfController *b) {
-        const char * const sa[] = { a ? a->transport : NULL, a ? a->traddr : NULL, a ? a->trsvcid : NULL,
-                                    a ? a->nqn : NULL, a ? a->host_traddr : NULL, a ? a->host_iface : NULL,
-                                    a ? a->host_nqn : NULL, a ? a->dhchap_secret : NULL,
-                                    a ? a->dhchap_ctrl_secret : NULL };
-        const char * const sb[] = { b ? b->transport : NULL, b ? b->traddr : NULL, b ? b->trsvcid : NULL,
-                                    b ? b->nqn : NULL, b ? b->host_traddr : NULL, b ? b->host_iface : NULL,
-                                    b ? b->host_nqn : NULL, b ? b->dhchap_secret : NULL,
-                                    b ? b->dhchap_ctrl_secret : NULL };
+        const char *const sa[] = { a ? a->transport : NULL,         a ? a->traddr : NULL,
+                                   a ? a->trsvcid : NULL,           a ? a->nqn : NULL,
+                                   a ? a->host_traddr : NULL,       a ? a->host_iface : NULL,
+                                   a ? a->host_nqn : NULL,          a ? a->dhchap_secret : NULL,
+                                   a ? a->dhchap_ctrl_secret : NULL };
+        const char *const sb[] = { b ? b->transport : NULL,         b ? b->traddr : NULL,
+                                   b ? b->trsvcid : NULL,           b ? b->nqn : NULL,
+                                   b ? b->host_traddr : NULL,       b ? b->host_iface : NULL,
+                                   b ? b->host_nqn : NULL,          b ? b->dhchap_secret : NULL,
+                                   b ? b->dhchap_ctrl_secret : NULL };
 
         if (!a || !b)
                 return a == b;
@@ -497,7 +506,7 @@ static int build_and_reconcile(Manager *m) {
         _cleanup_free_ DiscoveredService *disc = NULL;
         _cleanup_free_ CurrentDc *cur = NULL;
         _cleanup_free_ bool *gone = NULL;
-        ZeroconfService * const *zs = NULL;
+        ZeroconfService *const *zs = NULL;
         _cleanup_free_ ConfController *resolved_list = NULL;
         Conf resolved;
         CandidateSet cand = {};
@@ -521,7 +530,7 @@ static int build_and_reconcile(Manager *m) {
 
                 ref_start[i] = n_refs;
                 for (size_t k = 0; d && k < d->n_referrals; k++)
-                        refs[n_refs++] = (ReferralSource) { d->referrals[k], &m->dcs[i]->tid };
+                        refs[n_refs++] = (ReferralSource){ d->referrals[k], &m->dcs[i]->tid };
         }
         ref_start[m->n_dcs] = n_refs;
 
@@ -531,8 +540,8 @@ static int build_and_reconcile(Manager *m) {
                 if (!disc)
                         return -ENOMEM;
                 for (size_t i = 0; i < n_disc; i++)
-                        disc[i] = (DiscoveredService) {
-                                zs[i]->transport, zs[i]->traddr, zs[i]->trsvcid,
+                        disc[i] = (DiscoveredService){
+                                zs[i]->transport, zs[i]->traddr,     zs[i]->trsvcid,
                                 zs[i]->subsysnqn, zs[i]->host_iface,
                         };
         }
@@ -562,7 +571,7 @@ static int build_and_reconcile(Manager *m) {
                 goto finish;
         }
         for (size_t i = 0; i < m->n_dcs; i++)
-                cur[i] = (CurrentDc) {
+                cur[i] = (CurrentDc){
                         .tid = &m->dcs[i]->tid,
                         .origin = m->dcs[i]->origin,
                         /* coop: a DC the system exclusion list names goes,
@@ -577,8 +586,8 @@ static int build_and_reconcile(Manager *m) {
         for (size_t i = 0; i < plan.n_reorigin; i++) {
                 Dc *dc = m->dcs[plan.reorigin[i]];
 
-                log_dc(LOG_INFO, dc->name, dc_device(dc), "Origin %s -> %s",
-                       dc_origin_to_string(dc->origin), dc_origin_to_string(plan.new_origin[i]));
+                log_dc(LOG_INFO, dc->name, dc_device(dc), "Origin %s -> %s", dc_origin_to_string(dc->origin),
+                       dc_origin_to_string(plan.new_origin[i]));
                 dc->origin = plan.new_origin[i];
                 /* A DC that is no longer (or now) discovered: (re)set its persistence clock. */
                 dc_set_announced(dc, true);
@@ -594,10 +603,11 @@ static int build_and_reconcile(Manager *m) {
                 /* Announced = a reachable candidate, or still resolved by
                  * mDNS even if it is not reachable right now. */
                 if (m->dcs[i]->origin == DC_ORIGIN_DISCOVERED)
-                        dc_set_announced(m->dcs[i], k >= 0 ||
-                                         (m->zeroconf && m->conf->zeroconf &&
-                                          zeroconf_is_announced(m->zeroconf, m->dcs[i]->tid.transport,
-                                                                m->dcs[i]->tid.traddr, m->dcs[i]->tid.trsvcid)));
+                        dc_set_announced(m->dcs[i],
+                                         k >= 0 || (m->zeroconf && m->conf->zeroconf &&
+                                                    zeroconf_is_announced(
+                                                            m->zeroconf, m->dcs[i]->tid.transport,
+                                                            m->dcs[i]->tid.traddr, m->dcs[i]->tid.trsvcid)));
         }
 
         /* Delete: mark, then compact dcs[] in one pass (order kept). */
@@ -787,7 +797,7 @@ static void on_uevent(Udev *u, const UdevEvent *ev, void *userdata) {
                 uint64_t seqnum = 0;
 
                 (void) sd_device_get_seqnum(ev->device, &seqnum);
-                coop_device_removed(m->coop, ev->sysname, seqnum);  /* coop: registry */
+                coop_device_removed(m->coop, ev->sysname, seqnum); /* coop: registry */
         }
         if (!dc) {
                 if (streq(ev->action, "change") && (aen || streq_ptr(ev->nvme_event, "rediscover")))
@@ -935,7 +945,8 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 return log_error_errno(r, "Failed to install signal handlers: %m");
 
-        r = fabric_new(&m->fabric, m->event, &(FabricLanes) { FABRIC_CONNECT_WORKERS, FABRIC_CONTROL_WORKERS });
+        r = fabric_new(&m->fabric, m->event,
+                       &(FabricLanes){ FABRIC_CONNECT_WORKERS, FABRIC_CONTROL_WORKERS });
         if (r < 0)
                 return log_error_errno(r, "Failed to start the fabric workers: %m");
         manager_apply_log_level(m);
@@ -943,7 +954,8 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         if (r < 0)
                 return log_error_errno(r, "Failed to set up name resolution: %m");
         if (!fabric_have_fabrics())
-                log_error("/dev/nvme-fabrics is missing (is nvme-fabrics loaded?): connections will be retried");
+                log_error("/dev/nvme-fabrics is missing (is nvme-fabrics loaded?): connections will be "
+                          "retried");
 
         r = handoff_new(&m->handoff, m->event);
         if (r < 0)
@@ -958,9 +970,12 @@ int manager_new(Manager **ret, const ManagerArgs *args, Conf *conf, SysConf *sys
         r = firmware_new(&m->firmware, getenv("STAFD_NBFT_DIR"), NULL, m->sys->hostnqn);
         if (r < 0)
                 return log_oom();
-        m->dc_ctx = (DcContext) {
-                .event = m->event, .fabric = m->fabric, .coop = m->coop,
-                .cb = &dc_callbacks, .userdata = m,
+        m->dc_ctx = (DcContext){
+                .event = m->event,
+                .fabric = m->fabric,
+                .coop = m->coop,
+                .cb = &dc_callbacks,
+                .userdata = m,
         };
 
         (void) persist_load(m);
@@ -989,7 +1004,7 @@ Manager *manager_free(Manager *m) {
                 dc_free(m->zombies[i]);
         free(m->zombies);
         if (m->abandon_workers && fabric_n_running(m->fabric) > 0) {
-                fabric_abandon(m->fabric);   /* left to the exiting process */
+                fabric_abandon(m->fabric); /* left to the exiting process */
                 m->fabric = NULL;
         } else
                 m->fabric = fabric_free(m->fabric);

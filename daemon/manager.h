@@ -36,9 +36,9 @@ typedef struct Manager {
         Udev *udev;
         Handoff *handoff;
         Zeroconf *zeroconf;
-        Coop *coop;             /* host cooperation: exclusion list, ownership registry */
-        Firmware *firmware;             /* NBFT discovery controllers (daemon/firmware.c) */
-        DcContext dc_ctx;               /* what every DC sees of the manager */
+        Coop *coop; /* host cooperation: exclusion list, ownership registry */
+        Firmware *firmware; /* NBFT discovery controllers (daemon/firmware.c) */
+        DcContext dc_ctx; /* what every DC sees of the manager */
 
         char *conf_file;
         char *sys_conf_file;
@@ -59,14 +59,14 @@ typedef struct Manager {
          * so that no loop iteration runs long (100 000 configured DCs). */
         sd_event_source *start_event;
         size_t start_cursor;
-        bool save_after_passes;         /* DCs were added in an unfinished multi-pass reconciliation */
+        bool save_after_passes; /* DCs were added in an unfinished multi-pass reconciliation */
 
         /* Entries from outside rejected by validation (process_info). */
-        unsigned n_rejected_referrals;  /* in DC logs, at the last reconciliation */
-        unsigned n_rejected_conf;       /* controller= lines of the current configuration */
-        unsigned n_rejected_cache;      /* cache entries at load */
-        unsigned n_capped_mdns;         /* mDNS DCs over max-dcs, last reconciliation */
-        const Conf *conf_checked;       /* configuration whose rejects were logged */
+        unsigned n_rejected_referrals; /* in DC logs, at the last reconciliation */
+        unsigned n_rejected_conf; /* controller= lines of the current configuration */
+        unsigned n_rejected_cache; /* cache entries at load */
+        unsigned n_capped_mdns; /* mDNS DCs over max-dcs, last reconciliation */
+        const Conf *conf_checked; /* configuration whose rejects were logged */
 
         /* Reconciliation is coalesced: any trigger (re)starts this timer. */
         sd_event_source *reconcile_timer;
@@ -78,7 +78,7 @@ typedef struct Manager {
 
         bool stopping;
         /* DCs being deleted that wait for an in-flight operation before disconnecting. */
-        Dc **zombies;           /* unordered; dc->zombie_slot is the position */
+        Dc **zombies; /* unordered; dc->zombie_slot is the position */
         size_t n_zombies;
         /* Disconnects in flight: stopping waits for them. */
         unsigned n_disconnecting;

@@ -53,7 +53,7 @@ int persist_save_now(Manager *m) {
         if (!e)
                 return log_oom();
         for (size_t i = 0; i < m->n_dcs; i++)
-                e[i] = (CacheEntry) {
+                e[i] = (CacheEntry){
                         .tid = m->dcs[i]->tid,
                         .origin = (char *) dc_origin_to_string(m->dcs[i]->origin),
                         .dlp = m->dcs[i]->dlp,

@@ -25,10 +25,10 @@ typedef struct Lookup {
         struct Lookup *next;
         char *host;
         unsigned ip_family;
-        PoolJob *op;           /* in flight */
-        int error;             /* last result: 0 ok, -errno */
+        PoolJob *op; /* in flight */
+        int error; /* last result: 0 ok, -errno */
         bool done;
-        uint64_t failed_at;    /* CLOCK_MONOTONIC */
+        uint64_t failed_at; /* CLOCK_MONOTONIC */
         char addr[INET6_ADDRSTRLEN];
         /* written by the worker */
         int w_error;
@@ -70,14 +70,16 @@ static int job_resolve(void *arg) {
 
         r = getaddrinfo(l->host, NULL, &hints, &res);
         if (r != 0) {
-                l->w_error = r == EAI_SYSTEM ? -errno : r == EAI_NONAME || r == EAI_NODATA ? -ENOENT : -EHOSTUNREACH;
+                l->w_error = r == EAI_SYSTEM                      ? -errno
+                             : r == EAI_NONAME || r == EAI_NODATA ? -ENOENT
+                                                                  : -EHOSTUNREACH;
                 return l->w_error;
         }
         l->w_error = -ENOENT;
         for (struct addrinfo *a = res; a; a = a->ai_next) {
                 const void *p = a->ai_family == AF_INET
-                        ? (const void *) &((struct sockaddr_in *) a->ai_addr)->sin_addr
-                        : (const void *) &((struct sockaddr_in6 *) a->ai_addr)->sin6_addr;
+                                        ? (const void *) &((struct sockaddr_in *) a->ai_addr)->sin_addr
+                                        : (const void *) &((struct sockaddr_in6 *) a->ai_addr)->sin6_addr;
 
                 if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
                         continue;
@@ -129,7 +131,7 @@ int resolver_new(Resolver **ret, sd_event *event, ResolverChangedFn cb, void *us
         r = calloc(1, sizeof(Resolver));
         if (!r)
                 return -ENOMEM;
-        *r = (Resolver) { .event = event, .cb = cb, .userdata = userdata };
+        *r = (Resolver){ .event = event, .cb = cb, .userdata = userdata };
         k = pool_new(&r->pool, event, "resolve", &lane, 1);
         if (k < 0) {
                 free(r);

@@ -37,9 +37,8 @@ static int on_device(sd_device_monitor *monitor, sd_device *d, void *userdata) {
         (void) sd_device_get_property_value(d, "NVME_AEN", &ev.aen);
         (void) sd_device_get_property_value(d, "NVME_EVENT", &ev.nvme_event);
 
-        log_debug("uevent: %s %s%s%s%s%s", ev.action, ev.sysname,
-                  ev.aen ? " NVME_AEN=" : "", strempty(ev.aen),
-                  ev.nvme_event ? " NVME_EVENT=" : "", strempty(ev.nvme_event));
+        log_debug("uevent: %s %s%s%s%s%s", ev.action, ev.sysname, ev.aen ? " NVME_AEN=" : "",
+                  strempty(ev.aen), ev.nvme_event ? " NVME_EVENT=" : "", strempty(ev.nvme_event));
         u->cb(u, &ev, u->userdata);
         return 0;
 }

@@ -11,11 +11,11 @@
 typedef struct Udev Udev;
 
 typedef struct UdevEvent {
-        const char *action;      /* "add", "change", "remove", ... */
-        const char *sysname;     /* "nvme3" */
-        const char *aen;         /* NVME_AEN or NULL */
-        const char *nvme_event;  /* NVME_EVENT or NULL */
-        sd_device *device;       /* for further properties (NVME_TRTYPE, ...) */
+        const char *action; /* "add", "change", "remove", ... */
+        const char *sysname; /* "nvme3" */
+        const char *aen; /* NVME_AEN or NULL */
+        const char *nvme_event; /* NVME_EVENT or NULL */
+        sd_device *device; /* for further properties (NVME_TRTYPE, ...) */
 } UdevEvent;
 
 typedef void (*UdevEventFn)(Udev *u, const UdevEvent *ev, void *userdata);

@@ -13,7 +13,7 @@
 #include "zeroconf-txt.h"
 
 void zeroconf_txt_init(ZeroconfTxt *t) {
-        *t = (ZeroconfTxt) {};
+        *t = (ZeroconfTxt){};
 }
 
 void zeroconf_txt_done(ZeroconfTxt *t) {
@@ -48,7 +48,7 @@ int zeroconf_txt_add(ZeroconfTxt *t, const void *entry, size_t len) {
         eq = memchr(s, '=', len);
         klen = eq ? (size_t) (eq - s) : len;
         if (klen == 0)
-                return ZEROCONF_TXT_SKIPPED;  /* RFC 6763 6.4: no key, ignore */
+                return ZEROCONF_TXT_SKIPPED; /* RFC 6763 6.4: no key, ignore */
         v = eq ? eq + 1 : NULL;
         vlen = eq ? len - klen - 1 : 0;
 

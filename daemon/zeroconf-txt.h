@@ -28,17 +28,17 @@
 #define ZEROCONF_TXT_PROTO_MAX 32
 
 typedef struct ZeroconfTxt {
-        const char *transport;   /* "tcp", "rdma", or NULL when p= unusable/missing */
-        char protocol[ZEROCONF_TXT_PROTO_MAX + 1];  /* p= value as seen (for messages), may be truncated */
+        const char *transport; /* "tcp", "rdma", or NULL when p= unusable/missing */
+        char protocol[ZEROCONF_TXT_PROTO_MAX + 1]; /* p= value as seen (for messages), may be truncated */
         bool have_protocol;
-        char *subsysnqn;         /* malloc'd; NULL = not given (yet) */
+        char *subsysnqn; /* malloc'd; NULL = not given (yet) */
 } ZeroconfTxt;
 
 typedef enum ZeroconfTxtEntry {
-        ZEROCONF_TXT_USED,           /* p= or nqn= taken */
-        ZEROCONF_TXT_SKIPPED,        /* unknown key, duplicate or empty key: silently skipped */
-        ZEROCONF_TXT_NONPRINTABLE,   /* ignored: non-printable byte */
-        ZEROCONF_TXT_BAD_NQN,        /* ignored: empty or over-long nqn= */
+        ZEROCONF_TXT_USED, /* p= or nqn= taken */
+        ZEROCONF_TXT_SKIPPED, /* unknown key, duplicate or empty key: silently skipped */
+        ZEROCONF_TXT_NONPRINTABLE, /* ignored: non-printable byte */
+        ZEROCONF_TXT_BAD_NQN, /* ignored: empty or over-long nqn= */
 } ZeroconfTxtEntry;
 
 void zeroconf_txt_init(ZeroconfTxt *t);

@@ -35,9 +35,9 @@
 #include "zeroconf-txt.h"
 #include "zeroconf.h"
 
-#define ZC_CONNECT_TIMEOUT   (3 * USEC_PER_SEC)
-#define ZC_CLIENT_RETRY      (5 * USEC_PER_SEC)
-#define ZC_DOMAIN            "local"
+#define ZC_CONNECT_TIMEOUT (3 * USEC_PER_SEC)
+#define ZC_CLIENT_RETRY (5 * USEC_PER_SEC)
+#define ZC_DOMAIN "local"
 
 /* Retry schedule for unreachable tcp services, seconds; the last repeats. */
 static const unsigned zc_retry_sec[] = { 5, 10, 30, 60, 300, 600 };
@@ -45,7 +45,7 @@ static const unsigned zc_retry_sec[] = { 5, 10, 30, 60, 300, 600 };
  * LAN can announce one), seconds; the last repeats. */
 static const unsigned zc_resolve_retry_sec[] = { 10, 30, 60, 120, 300, 600 };
 
-static const char * const zc_service_types[] = { "_nvme-disc._tcp", "_nvme-disc._udp" };
+static const char *const zc_service_types[] = { "_nvme-disc._tcp", "_nvme-disc._udp" };
 #define ZC_N_TYPES ELEMENTSOF(zc_service_types)
 
 typedef enum DaemonState {
@@ -58,16 +58,16 @@ typedef struct Service {
         ZeroconfService pub;
         Zeroconf *z;
         AvahiServiceResolver *resolver;
-        bool resolved;          /* address, port and a usable TXT known */
+        bool resolved; /* address, port and a usable TXT known */
         bool dup_warned;
-        char ifname[IF_NAMESIZE];  /* where it was seen, whatever the transport */
+        char ifname[IF_NAMESIZE]; /* where it was seen, whatever the transport */
         int probe_fd;
         sd_event_source *probe_io;
         sd_event_source *timer;
         unsigned n_failures;
-        char *last_txt_error;   /* last TXT complaint, so a re-resolve does not repeat it */
-        unsigned n_resolve_failures;    /* failed resolutions in a row */
-        int resolve_error;              /* Avahi error of the last one (logged once per streak) */
+        char *last_txt_error; /* last TXT complaint, so a re-resolve does not repeat it */
+        unsigned n_resolve_failures; /* failed resolutions in a row */
+        int resolve_error; /* Avahi error of the last one (logged once per streak) */
 } Service;
 
 struct Zeroconf {
@@ -75,8 +75,8 @@ struct Zeroconf {
         AvahiSdPoll *poll;
         AvahiClient *client;
         AvahiServiceBrowser *browsers[ZC_N_TYPES];
-        sd_event_source *client_timer;  /* (re)create the client */
-        sd_event_source *notify;        /* defer: run cb once per iteration */
+        sd_event_source *client_timer; /* (re)create the client */
+        sd_event_source *notify; /* defer: run cb once per iteration */
         ZeroconfChangedFn cb;
         void *userdata;
         bool enabled;
@@ -84,8 +84,8 @@ struct Zeroconf {
 
         Service **services;
         size_t n_services;
-        ZeroconfService **view;         /* zeroconf_get_services() result */
-        unsigned n_rejected;            /* services that failed validation (logged ones) */
+        ZeroconfService **view; /* zeroconf_get_services() result */
+        unsigned n_rejected; /* services that failed validation (logged ones) */
 };
 
 /* The one place Avahi error codes (negative, colliding with -errno) become
@@ -137,11 +137,11 @@ static int avahi_error_to_errno(int e) {
 }
 
 /* Log with both the errno (for %m / ERRNO=) and Avahi's own text. */
-#define log_avahi(level, aerr, fmt, ...)                                          \
-        ({                                                                        \
-                int _ae = (aerr);                                                 \
-                log_full_errno(level, avahi_error_to_errno(_ae), fmt ": %s",      \
-                               ##__VA_ARGS__, avahi_strerror(_ae));               \
+#define log_avahi(level, aerr, fmt, ...)                                                    \
+        ({                                                                                  \
+                int _ae = (aerr);                                                           \
+                log_full_errno(level, avahi_error_to_errno(_ae), fmt ": %s", ##__VA_ARGS__, \
+                               avahi_strerror(_ae));                                        \
         })
 
 static const char *proto_str(int protocol) {
@@ -247,9 +247,8 @@ static Service *zeroconf_find_service(Zeroconf *z, int ifindex, int protocol, co
         for (size_t i = 0; i < z->n_services; i++) {
                 Service *s = z->services[i];
 
-                if (s->pub.ifindex == ifindex && s->pub.protocol == protocol &&
-                    streq(s->pub.name, name) && streq(s->pub.type, type) &&
-                    strcasecmp(s->pub.domain, domain) == 0)
+                if (s->pub.ifindex == ifindex && s->pub.protocol == protocol && streq(s->pub.name, name) &&
+                    streq(s->pub.type, type) && strcasecmp(s->pub.domain, domain) == 0)
                         return s;
         }
         return NULL;
@@ -274,8 +273,8 @@ static int service_arm_timer(Service *s, uint64_t usec, sd_event_time_handler_t 
         int r;
 
         s->timer = sd_event_source_disable_unref(s->timer);
-        r = sd_event_add_time_relative(s->z->event, &s->timer, CLOCK_MONOTONIC, usec, USEC_PER_MSEC,
-                                       handler, s);
+        r = sd_event_add_time_relative(s->z->event, &s->timer, CLOCK_MONOTONIC, usec, USEC_PER_MSEC, handler,
+                                       s);
         if (r < 0)
                 return log_error_errno(r, "Failed to arm timer for service '%s': %m", s->pub.name);
         (void) sd_event_source_set_description(s->timer, "zeroconf-service");
@@ -295,26 +294,31 @@ static void service_probe_done(Service *s, int error) {
         service_stop_timers(s);
         if (error == 0) {
                 if (s->n_failures > 0)
-                        log_info("mDNS service '%s' (%s, %s, %s, %s) is now reachable.",
-                                 s->pub.name, s->pub.transport, tr, port, ifn);
+                        log_info("mDNS service '%s' (%s, %s, %s, %s) is now reachable.", s->pub.name,
+                                 s->pub.transport, tr, port, ifn);
                 else
-                        log_debug("mDNS service '%s' (%s, %s, %s, %s) is reachable.",
-                                  s->pub.name, s->pub.transport, tr, port, ifn);
+                        log_debug("mDNS service '%s' (%s, %s, %s, %s) is reachable.", s->pub.name,
+                                  s->pub.transport, tr, port, ifn);
                 s->n_failures = 0;
                 service_set_reachable(s, true);
                 return;
         }
 
-        unsigned idx = s->n_failures < ELEMENTSOF(zc_retry_sec) ? s->n_failures : ELEMENTSOF(zc_retry_sec) - 1;
+        unsigned idx =
+                s->n_failures < ELEMENTSOF(zc_retry_sec) ? s->n_failures : ELEMENTSOF(zc_retry_sec) - 1;
         unsigned delay = zc_retry_sec[idx];
 
         /* Log the first failure only; the retries are debug noise. */
         if (s->n_failures == 0)
-                log_info_errno(error, "mDNS service '%s' (%s, %s, %s, %s) is not reachable: %m; "
-                               "retrying in %u s.", s->pub.name, s->pub.transport, tr, port, ifn, delay);
+                log_info_errno(error,
+                               "mDNS service '%s' (%s, %s, %s, %s) is not reachable: %m; "
+                               "retrying in %u s.",
+                               s->pub.name, s->pub.transport, tr, port, ifn, delay);
         else
-                log_debug_errno(error, "mDNS service '%s' (%s, %s, %s, %s) still not reachable: %m; "
-                                "retrying in %u s.", s->pub.name, s->pub.transport, tr, port, ifn, delay);
+                log_debug_errno(error,
+                                "mDNS service '%s' (%s, %s, %s, %s) still not reachable: %m; "
+                                "retrying in %u s.",
+                                s->pub.name, s->pub.transport, tr, port, ifn, delay);
         if (s->n_failures < UINT32_MAX)
                 s->n_failures++;
         service_set_reachable(s, false);
@@ -383,11 +387,9 @@ static int service_probe_connect(Service *s) {
                 return -errno;
 
         /* Same path the kernel's nvme-tcp will use with host-iface. */
-        if (!isempty(s->pub.host_iface) &&
-            setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, s->pub.host_iface,
-                       strlen(s->pub.host_iface) + 1) < 0)
-                log_debug_errno(errno, "SO_BINDTODEVICE %s failed, probing unbound: %m",
-                                s->pub.host_iface);
+        if (!isempty(s->pub.host_iface) && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, s->pub.host_iface,
+                                                      strlen(s->pub.host_iface) + 1) < 0)
+                log_debug_errno(errno, "SO_BINDTODEVICE %s failed, probing unbound: %m", s->pub.host_iface);
 
         if (connect(fd, &sa.sa, salen) < 0) {
                 if (errno != EINPROGRESS)
@@ -438,8 +440,8 @@ static void zeroconf_check_duplicate(Zeroconf *z, Service *s) {
                     !streq(o->pub.traddr, s->pub.traddr))
                         continue;
                 log_warning("mDNS: address %s is announced on two interfaces, %s ('%s') and %s ('%s'); "
-                            "check the network configuration.", s->pub.traddr,
-                            service_iface(o), o->pub.name, service_iface(s), s->pub.name);
+                            "check the network configuration.",
+                            s->pub.traddr, service_iface(o), o->pub.name, service_iface(s), s->pub.name);
                 s->dup_warned = o->dup_warned = true;
                 return;
         }
@@ -473,8 +475,8 @@ static int parse_txt(Service *s, AvahiStringList *txt, ZeroconfTxt *t) {
         if (r == -ENOENT)
                 service_txt_complaint(s, LOG_ERR, "no protocol (p=) in TXT record; service ignored.");
         else if (r == -EPROTONOSUPPORT) {
-                (void) snprintf(msg, sizeof(msg), "unsupported protocol p=%s in TXT record; service ignored.",
-                                t->protocol);
+                (void) snprintf(msg, sizeof(msg),
+                                "unsupported protocol p=%s in TXT record; service ignored.", t->protocol);
                 service_txt_complaint(s, LOG_ERR, msg);
         }
         return r;
@@ -482,28 +484,31 @@ static int parse_txt(Service *s, AvahiStringList *txt, ZeroconfTxt *t) {
 
 static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProtocol protocol,
                         AvahiResolverEvent event, const char *name, const char *type, const char *domain,
-                        const char *host_name, const AvahiAddress *a, uint16_t port,
-                        AvahiStringList *txt, AvahiLookupResultFlags flags, void *userdata);
+                        const char *host_name, const AvahiAddress *a, uint16_t port, AvahiStringList *txt,
+                        AvahiLookupResultFlags flags, void *userdata);
 
 static int resolve_retry_handler(sd_event_source *es, uint64_t usec, void *userdata);
 
 /* A resolution failed: retry later and later; warn once per streak (and
  * when the error changes), like connect failures, then only at debug. */
 static void service_resolve_failed(Service *s, int e) {
-        unsigned i = s->n_resolve_failures < ELEMENTSOF(zc_resolve_retry_sec) ? s->n_resolve_failures
-                                                                              : ELEMENTSOF(zc_resolve_retry_sec) - 1;
+        unsigned i = s->n_resolve_failures < ELEMENTSOF(zc_resolve_retry_sec)
+                             ? s->n_resolve_failures
+                             : ELEMENTSOF(zc_resolve_retry_sec) - 1;
         unsigned delay = zc_resolve_retry_sec[i];
 
         s->n_resolve_failures++;
         if (s->n_resolve_failures == 1 || e != s->resolve_error)
-                log_avahi(LOG_WARNING, e,
-                          "Failed to resolve mDNS service '%s' (%s) on %s; retrying in %u s, then less often "
-                          "(up to every %u s)",
-                          s->pub.name, s->pub.type, service_iface(s), delay,
-                          zc_resolve_retry_sec[ELEMENTSOF(zc_resolve_retry_sec) - 1]);
+                log_avahi(
+                        LOG_WARNING, e,
+                        "Failed to resolve mDNS service '%s' (%s) on %s; retrying in %u s, then less often "
+                        "(up to every %u s)",
+                        s->pub.name, s->pub.type, service_iface(s), delay,
+                        zc_resolve_retry_sec[ELEMENTSOF(zc_resolve_retry_sec) - 1]);
         else
-                log_avahi(LOG_DEBUG, e, "mDNS service '%s' on %s: resolution attempt %u failed; next in %u s",
-                          s->pub.name, service_iface(s), s->n_resolve_failures, delay);
+                log_avahi(LOG_DEBUG, e,
+                          "mDNS service '%s' on %s: resolution attempt %u failed; next in %u s", s->pub.name,
+                          service_iface(s), s->n_resolve_failures, delay);
         s->resolve_error = e;
         (void) service_arm_timer(s, (uint64_t) delay * USEC_PER_SEC, resolve_retry_handler);
 }
@@ -515,9 +520,9 @@ static int service_resolve(Service *s) {
                 return 0;
         /* Address of the same family as the announcement: an IPv6 browse
          * result yields the IPv6 address, an IPv4 one the IPv4 address. */
-        s->resolver = avahi_service_resolver_new(z->client, s->pub.ifindex, s->pub.protocol,
-                                                 s->pub.name, s->pub.type, s->pub.domain,
-                                                 s->pub.protocol, 0, resolver_cb, s);
+        s->resolver =
+                avahi_service_resolver_new(z->client, s->pub.ifindex, s->pub.protocol, s->pub.name,
+                                           s->pub.type, s->pub.domain, s->pub.protocol, 0, resolver_cb, s);
         if (!s->resolver) {
                 int e = avahi_client_errno(z->client);
 
@@ -537,8 +542,8 @@ static int resolve_retry_handler(sd_event_source *es, uint64_t usec, void *userd
 
 static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProtocol protocol,
                         AvahiResolverEvent event, const char *name, const char *type, const char *domain,
-                        const char *host_name, const AvahiAddress *a, uint16_t port,
-                        AvahiStringList *txt, AvahiLookupResultFlags flags, void *userdata) {
+                        const char *host_name, const AvahiAddress *a, uint16_t port, AvahiStringList *txt,
+                        AvahiLookupResultFlags flags, void *userdata) {
         Service *s = userdata;
         Zeroconf *z = s->z;
         ZeroconfTxt t;
@@ -558,8 +563,8 @@ static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProt
         if (event != AVAHI_RESOLVER_FOUND || !a)
                 return;
         if (s->n_resolve_failures > 0) {
-                log_info("mDNS service '%s' on %s resolved after %u failed attempt(s)", name, service_iface(s),
-                         s->n_resolve_failures);
+                log_info("mDNS service '%s' on %s resolved after %u failed attempt(s)", name,
+                         service_iface(s), s->n_resolve_failures);
                 s->n_resolve_failures = 0;
         }
 
@@ -576,7 +581,8 @@ static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProt
         }
         k = address_to_traddr(a, ifindex, traddr, sizeof(traddr));
         if (k < 0) {
-                log_warning_errno(k, "mDNS service '%s' on %s: unusable address: %m", name, service_iface(s));
+                log_warning_errno(k, "mDNS service '%s' on %s: unusable address: %m", name,
+                                  service_iface(s));
                 zeroconf_txt_done(&t);
                 service_unresolve(s);
                 return;
@@ -597,7 +603,8 @@ static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProt
                 else if (!validate_port(portstr))
                         what = "port is not 1-65535; service ignored.";
                 else if (streq(t.transport, "tcp") && !validate_ifname(s->ifname))
-                        what = "seen on an interface whose name cannot be used as host-iface; service ignored.";
+                        what = "seen on an interface whose name cannot be used as host-iface; service "
+                               "ignored.";
                 if (what) {
                         if (service_txt_complaint(s, LOG_WARNING, what))
                                 z->n_rejected++;
@@ -617,8 +624,7 @@ static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProt
         }
 
         if (free_and_strdup(&s->pub.transport, t.transport) < 0 ||
-            free_and_strdup(&s->pub.traddr, traddr) < 0 ||
-            free_and_strdup(&s->pub.trsvcid, portstr) < 0 ||
+            free_and_strdup(&s->pub.traddr, traddr) < 0 || free_and_strdup(&s->pub.trsvcid, portstr) < 0 ||
             free_and_strdup(&s->pub.subsysnqn, t.subsysnqn) < 0) {
                 log_oom();
                 zeroconf_txt_done(&t);
@@ -634,9 +640,9 @@ static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProt
                 return;
         }
 
-        log_info("mDNS: found service '%s' (%s) on %s/%s: %s %s:%s host %s, nqn %s.",
-                 name, type, service_iface(s), proto_str(protocol), s->pub.transport, s->pub.traddr,
-                 s->pub.trsvcid, strempty(host_name), s->pub.subsysnqn);
+        log_info("mDNS: found service '%s' (%s) on %s/%s: %s %s:%s host %s, nqn %s.", name, type,
+                 service_iface(s), proto_str(protocol), s->pub.transport, s->pub.traddr, s->pub.trsvcid,
+                 strempty(host_name), s->pub.subsysnqn);
 
         /* Changed identity: whatever we knew about reachability is stale. */
         service_unresolve(s);
@@ -646,8 +652,8 @@ static void resolver_cb(AvahiServiceResolver *r, AvahiIfIndex ifindex, AvahiProt
         service_probe_start(s);
 }
 
-static void zeroconf_service_new(Zeroconf *z, int ifindex, int protocol, const char *name,
-                                 const char *type, const char *domain) {
+static void zeroconf_service_new(Zeroconf *z, int ifindex, int protocol, const char *name, const char *type,
+                                 const char *domain) {
         _cleanup_(freep) Service *s = NULL;
         Service **l;
         char ifname[IF_NAMESIZE];
@@ -674,14 +680,15 @@ static void zeroconf_service_new(Zeroconf *z, int ifindex, int protocol, const c
         l = reallocarray(z->services, z->n_services + 1, sizeof(Service *));
         if (l)
                 z->services = l;
-        if (!l || !s->pub.name || !s->pub.type || !s->pub.domain || !s->pub.transport ||
-            !s->pub.traddr || !s->pub.trsvcid || !s->pub.subsysnqn || !s->pub.host_iface) {
+        if (!l || !s->pub.name || !s->pub.type || !s->pub.domain || !s->pub.transport || !s->pub.traddr ||
+            !s->pub.trsvcid || !s->pub.subsysnqn || !s->pub.host_iface) {
                 service_free(TAKE_PTR(s));
                 log_oom();
                 return;
         }
         z->services[z->n_services++] = s;
-        log_debug("mDNS: new service '%s' (%s) on %s/%s.", name, type, service_iface(s), proto_str(protocol));
+        log_debug("mDNS: new service '%s' (%s) on %s/%s.", name, type, service_iface(s),
+                  proto_str(protocol));
         (void) service_resolve(TAKE_PTR(s));
 }
 
@@ -775,7 +782,8 @@ static void client_cb(AvahiClient *c, AvahiClientState state, void *userdata) {
                 if (z->daemon == DAEMON_ABSENT)
                         log_info("avahi-daemon is back.");
                 else if (z->daemon == DAEMON_UNKNOWN)
-                        log_debug("Connected to avahi-daemon %s.", strempty(avahi_client_get_version_string(c)));
+                        log_debug("Connected to avahi-daemon %s.",
+                                  strempty(avahi_client_get_version_string(c)));
                 z->daemon = DAEMON_PRESENT;
                 (void) zeroconf_create_browsers(z);
                 return;
@@ -812,7 +820,8 @@ static int zeroconf_start_client(Zeroconf *z) {
         if (!c) {
                 /* Without NO_FAIL's help: typically no system bus at all. */
                 if (z->daemon != DAEMON_ABSENT)
-                        log_avahi(LOG_NOTICE, e, "avahi-daemon is not running (cannot create avahi client); "
+                        log_avahi(LOG_NOTICE, e,
+                                  "avahi-daemon is not running (cannot create avahi client); "
                                   "will browse when it appears");
                 z->daemon = DAEMON_ABSENT;
                 z->client = NULL;
@@ -917,7 +926,7 @@ static bool same_dc(const ZeroconfService *a, const ZeroconfService *b) {
                streq(a->subsysnqn, b->subsysnqn);
 }
 
-size_t zeroconf_get_services(Zeroconf *z, ZeroconfService * const **ret) {
+size_t zeroconf_get_services(Zeroconf *z, ZeroconfService *const **ret) {
         ZeroconfService **v;
         size_t n = 0;
 
@@ -926,7 +935,7 @@ size_t zeroconf_get_services(Zeroconf *z, ZeroconfService * const **ret) {
         v = reallocarray(z->view, z->n_services + 1, sizeof(ZeroconfService *));
         if (!v) {
                 log_oom();
-                *ret = (ZeroconfService * const *) z->view;
+                *ret = (ZeroconfService *const *) z->view;
                 return 0;
         }
         z->view = v;
@@ -943,7 +952,7 @@ size_t zeroconf_get_services(Zeroconf *z, ZeroconfService * const **ret) {
                         v[n++] = &s->pub;
         }
         v[n] = NULL;
-        *ret = (ZeroconfService * const *) v;
+        *ret = (ZeroconfService *const *) v;
         return n;
 }
 
@@ -984,8 +993,9 @@ struct json_object *zeroconf_to_json(Zeroconf *z) {
                 json_object_array_add(types, json_object_new_string(zc_service_types[i]));
         json_object_object_add(root, "service types", types);
         json_object_object_add(root, "avahi-daemon",
-                               json_object_new_string(!z || !z->enabled ? "disabled" :
-                                                      z->daemon == DAEMON_PRESENT ? "running" : "not running"));
+                               json_object_new_string(!z || !z->enabled             ? "disabled"
+                                                      : z->daemon == DAEMON_PRESENT ? "running"
+                                                                                    : "not running"));
 
         for (size_t i = 0; z && i < z->n_services; i++) {
                 Service *s = z->services[i];

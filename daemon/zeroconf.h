@@ -21,13 +21,13 @@
 typedef struct Zeroconf Zeroconf;
 
 typedef struct ZeroconfService {
-        char *transport;   /* "tcp" | "rdma" */
-        char *traddr;      /* canonical IP literal; IPv4-mapped -> IPv4; link-local IPv6 keeps "%iface" */
-        char *trsvcid;     /* port as decimal string */
-        char *subsysnqn;   /* nqn= TXT or DISC_NQN */
-        char *host_iface;  /* interface the service was seen on (tcp only; "" for rdma) */
-        char *name, *type, *domain;  /* DNS-SD identity */
-        int ifindex, protocol;       /* AVAHI_IF_*, AVAHI_PROTO_* */
+        char *transport; /* "tcp" | "rdma" */
+        char *traddr; /* canonical IP literal; IPv4-mapped -> IPv4; link-local IPv6 keeps "%iface" */
+        char *trsvcid; /* port as decimal string */
+        char *subsysnqn; /* nqn= TXT or DISC_NQN */
+        char *host_iface; /* interface the service was seen on (tcp only; "" for rdma) */
+        char *name, *type, *domain; /* DNS-SD identity */
+        int ifindex, protocol; /* AVAHI_IF_*, AVAHI_PROTO_* */
         bool reachable;
 } ZeroconfService;
 
@@ -39,7 +39,7 @@ Zeroconf *zeroconf_free(Zeroconf *z);
 /* Browsers created when enabled, freed when disabled (reload). */
 int zeroconf_set_enabled(Zeroconf *z, bool enabled);
 /* Reachable services only; array valid until the next callback/loop iteration. */
-size_t zeroconf_get_services(Zeroconf *z, ZeroconfService * const **ret);
+size_t zeroconf_get_services(Zeroconf *z, ZeroconfService *const **ret);
 /* Is this (transport, traddr, trsvcid) currently announced (resolved, reachable or
  * not)?  traddr is compared as an IP address. */
 bool zeroconf_is_announced(Zeroconf *z, const char *transport, const char *traddr, const char *trsvcid);

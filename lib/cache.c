@@ -210,8 +210,7 @@ static void tokener_freep(struct json_tokener **t) {
                 json_tokener_free(*t);
 }
 
-_printf_(2, 3)
-static int bad(char **ret_error, const char *fmt, ...) {
+_printf_(2, 3) static int bad(char **ret_error, const char *fmt, ...) {
         va_list ap;
 
         if (ret_error && !*ret_error) {
@@ -612,8 +611,7 @@ static int scan_controllers(Scan *s, Loaded *l) {
         }
 }
 
-int cache_load_from_string(const char *text, size_t len, CacheEntry **ret, size_t *ret_n,
-                           char **ret_error) {
+int cache_load_from_string(const char *text, size_t len, CacheEntry **ret, size_t *ret_n, char **ret_error) {
         struct json_tokener *tok _cleanup_(tokener_freep) = NULL;
         _cleanup_json_ struct json_object *format = NULL, *version = NULL;
         Loaded l = {};

@@ -15,8 +15,8 @@
 
 typedef struct CacheEntry {
         Tid tid;
-        char *origin;  /* "configured" | "discovered" | "referral" */
-        Dlp *dlp;      /* may be NULL / empty */
+        char *origin; /* "configured" | "discovered" | "referral" */
+        Dlp *dlp; /* may be NULL / empty */
 } CacheEntry;
 
 #define CACHE_FORMAT "stafd-last-known-config"
@@ -47,7 +47,6 @@ int cache_load(const char *path, CacheEntry **ret, size_t *ret_n, char **ret_err
  * or origin is not one of the three names; a DLPE is skipped when it is not
  * an object or lacks one of the 11 base keys as a string.  Unknown keys are
  * ignored.  Tids are re-normalised with tid_init (ignore_iface false). */
-int cache_load_from_string(const char *text, size_t len, CacheEntry **ret, size_t *ret_n,
-                           char **ret_error);
+int cache_load_from_string(const char *text, size_t len, CacheEntry **ret, size_t *ret_n, char **ret_error);
 
 void cache_entries_free(CacheEntry *entries, size_t n);

@@ -177,8 +177,7 @@ static int sink_finish(ConfLines *pre, char ***dest) {
 
 /* "NAME:LINE: " + message, straight into the sink: everything before it in
  * the file has been handled already. */
-_printf_(3, 4)
-static void pre_warn(ConfLines *pre, unsigned line, const char *fmt, ...) {
+_printf_(3, 4) static void pre_warn(ConfLines *pre, unsigned line, const char *fmt, ...) {
         _cleanup_free_ char *msg = NULL;
         char *s;
         va_list ap;
@@ -229,10 +228,12 @@ static int pre_next(ConfLines *pre) {
 
                 if (indented && pre->prev_key) {
                         if (pre->is_multi && pre->is_multi(pre->prev_key)) {
-                                pre->cur = (ConfItem) { pre->lineno, CONF_ITEM_KEY, pre->section, pre->prev_key, s };
+                                pre->cur = (ConfItem){ pre->lineno, CONF_ITEM_KEY, pre->section,
+                                                       pre->prev_key, s };
                                 return 1;
                         } else {
-                                _cleanup_free_ char *es = conf_escape(pre->section), *ek = conf_escape(pre->prev_key);
+                                _cleanup_free_ char *es = conf_escape(pre->section),
+                                                    *ek = conf_escape(pre->prev_key);
 
                                 e = conf_escape(s);
                                 pre_warn(pre, pre->lineno, "[%s] %s: continuation line '%s' ignored",
@@ -249,7 +250,8 @@ static int pre_next(ConfLines *pre) {
 
                         if (l < 2 || s[l - 1] != ']') {
                                 e = conf_escape(s);
-                                pre_warn(pre, pre->lineno, "syntax error, '%s' is not a [section] header, ignored",
+                                pre_warn(pre, pre->lineno,
+                                         "syntax error, '%s' is not a [section] header, ignored",
                                          strempty(e));
                                 continue;
                         }
@@ -266,14 +268,15 @@ static int pre_next(ConfLines *pre) {
                                 e = conf_escape(name);
                                 pre_warn(pre, pre->lineno, "unknown section [%s], ignored", strempty(e));
                         }
-                        pre->cur = (ConfItem) { pre->lineno, CONF_ITEM_SECTION, pre->section, NULL, NULL };
+                        pre->cur = (ConfItem){ pre->lineno, CONF_ITEM_SECTION, pre->section, NULL, NULL };
                         return 1;
                 }
 
                 eq = strchr(s, '=');
                 if (!eq) {
                         e = conf_escape(s);
-                        pre_warn(pre, pre->lineno, "syntax error, no '=' in '%s', line ignored", strempty(e));
+                        pre_warn(pre, pre->lineno, "syntax error, no '=' in '%s', line ignored",
+                                 strempty(e));
                         continue;
                 }
                 *eq = '\0';
@@ -282,12 +285,14 @@ static int pre_next(ConfLines *pre) {
                 conf_ascii_lower(k);
                 if (*k == '\0') {
                         e = conf_escape(v);
-                        pre_warn(pre, pre->lineno, "syntax error, no key before '=%s', line ignored", strempty(e));
+                        pre_warn(pre, pre->lineno, "syntax error, no key before '=%s', line ignored",
+                                 strempty(e));
                         continue;
                 }
                 if (!pre->section) {
                         e = conf_escape(k);
-                        pre_warn(pre, pre->lineno, "key '%s' outside of any [section], ignored", strempty(e));
+                        pre_warn(pre, pre->lineno, "key '%s' outside of any [section], ignored",
+                                 strempty(e));
                         continue;
                 }
                 if (*pre->section == '\0')
@@ -296,7 +301,7 @@ static int pre_next(ConfLines *pre) {
                 pre->prev_key = strdup(k);
                 if (!pre->prev_key)
                         return -ENOMEM;
-                pre->cur = (ConfItem) { pre->lineno, CONF_ITEM_KEY, pre->section, pre->prev_key, v };
+                pre->cur = (ConfItem){ pre->lineno, CONF_ITEM_KEY, pre->section, pre->prev_key, v };
                 return 1;
         }
         return pre->oom ? -ENOMEM : 0;

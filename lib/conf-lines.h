@@ -21,14 +21,14 @@ typedef struct ConfItem {
         unsigned line;
         ConfItemKind kind;
         const char *section; /* section name as written */
-        const char *key;     /* lower-cased (key items) */
+        const char *key; /* lower-cased (key items) */
         const char *value;
 } ConfItem;
 
 typedef struct ConfLines {
         /* Set by the caller: */
-        const char *name;    /* file name for warnings */
-        char ***warnings;    /* where warnings go, in file order (a handler
+        const char *name; /* file name for warnings */
+        char ***warnings; /* where warnings go, in file order (a handler
                               * adds its own through this too) */
         /* Is this section name one we know?  Unknown ones get one warning. */
         bool (*section_known)(const char *name);

@@ -37,8 +37,7 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-_printf_(2, 3)
-static void warn(char ***warnings, const char *fmt, ...) {
+_printf_(2, 3) static void warn(char ***warnings, const char *fmt, ...) {
         va_list ap;
         char *s;
 
@@ -62,8 +61,8 @@ static void warn_value(char ***warnings, const char *file, unsigned line, const 
 
 /* Python configparser's getboolean(): 1/yes/true/on, 0/no/false/off. */
 static int parse_bool(const char *v) {
-        static const char * const yes[] = { "1", "yes", "true", "on" };
-        static const char * const no[] = { "0", "no", "false", "off" };
+        static const char *const yes[] = { "1", "yes", "true", "on" };
+        static const char *const no[] = { "0", "no", "false", "off" };
 
         for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
                 if (strcasecmp(v, yes[i]) == 0)
@@ -118,11 +117,11 @@ static const struct {
         const char *name;
         int64_t mult;
 } timespan_units[] = {
-        { "s", 1 },      { "sec", 1 },      { "secs", 1 },    { "second", 1 },   { "seconds", 1 },
-        { "m", 60 },     { "min", 60 },     { "mins", 60 },   { "minute", 60 },  { "minutes", 60 },
-        { "h", 3600 },   { "hr", 3600 },    { "hrs", 3600 },  { "hour", 3600 },  { "hours", 3600 },
-        { "d", 86400 },  { "day", 86400 },  { "days", 86400 },
-        { "w", 604800 }, { "week", 604800 }, { "weeks", 604800 },
+        { "s", 1 },          { "sec", 1 },     { "secs", 1 },     { "second", 1 },  { "seconds", 1 },
+        { "m", 60 },         { "min", 60 },    { "mins", 60 },    { "minute", 60 }, { "minutes", 60 },
+        { "h", 3600 },       { "hr", 3600 },   { "hrs", 3600 },   { "hour", 3600 }, { "hours", 3600 },
+        { "d", 86400 },      { "day", 86400 }, { "days", 86400 }, { "w", 604800 },  { "week", 604800 },
+        { "weeks", 604800 },
 };
 
 static int ts_add(int64_t *acc, int64_t n, int64_t mult) {
@@ -267,15 +266,15 @@ static const struct {
         size_t offset;
         bool alias;
 } controller_str_keys[] = {
-        { "transport",          offsetof(ConfController, transport), false          },
-        { "traddr",             offsetof(ConfController, traddr), false             },
-        { "trsvcid",            offsetof(ConfController, trsvcid), false            },
-        { "nqn",                offsetof(ConfController, nqn), false                },
-        { "subsysnqn",          offsetof(ConfController, nqn), true          },
-        { "host-traddr",        offsetof(ConfController, host_traddr), false        },
-        { "host-iface",         offsetof(ConfController, host_iface), false         },
-        { "host-nqn",           offsetof(ConfController, host_nqn), false           },
-        { "dhchap-secret",      offsetof(ConfController, dhchap_secret), false      },
+        { "transport", offsetof(ConfController, transport), false },
+        { "traddr", offsetof(ConfController, traddr), false },
+        { "trsvcid", offsetof(ConfController, trsvcid), false },
+        { "nqn", offsetof(ConfController, nqn), false },
+        { "subsysnqn", offsetof(ConfController, nqn), true },
+        { "host-traddr", offsetof(ConfController, host_traddr), false },
+        { "host-iface", offsetof(ConfController, host_iface), false },
+        { "host-nqn", offsetof(ConfController, host_nqn), false },
+        { "dhchap-secret", offsetof(ConfController, dhchap_secret), false },
         { "dhchap-ctrl-secret", offsetof(ConfController, dhchap_ctrl_secret), false },
 };
 
@@ -300,7 +299,7 @@ void conf_controller_done(ConfController *c) {
 }
 
 static void conn_opts_unset(ConfConnOpts *o) {
-        *o = (ConfConnOpts) {
+        *o = (ConfConnOpts){
                 .hdr_digest = CONF_UNSET,
                 .data_digest = CONF_UNSET,
                 .kato = CONF_UNSET,
@@ -344,13 +343,13 @@ static const struct {
         int type;
         size_t offset;
 } conn_opts_table[] = {
-        { "hdr-digest",      OPT_BOOL,            offsetof(ConfConnOpts, hdr_digest)      },
-        { "data-digest",     OPT_BOOL,            offsetof(ConfConnOpts, data_digest)     },
-        { "kato",            OPT_KATO,            offsetof(ConfConnOpts, kato)            },
-        { "queue-size",      OPT_QUEUE_SIZE,      offsetof(ConfConnOpts, queue_size)      },
+        { "hdr-digest", OPT_BOOL, offsetof(ConfConnOpts, hdr_digest) },
+        { "data-digest", OPT_BOOL, offsetof(ConfConnOpts, data_digest) },
+        { "kato", OPT_KATO, offsetof(ConfConnOpts, kato) },
+        { "queue-size", OPT_QUEUE_SIZE, offsetof(ConfConnOpts, queue_size) },
         { "reconnect-delay", OPT_RECONNECT_DELAY, offsetof(ConfConnOpts, reconnect_delay) },
-        { "ctrl-loss-tmo",   OPT_CTRL_LOSS_TMO,   offsetof(ConfConnOpts, ctrl_loss_tmo)   },
-        { "disable-sqflow",  OPT_BOOL,            offsetof(ConfConnOpts, disable_sqflow)  },
+        { "ctrl-loss-tmo", OPT_CTRL_LOSS_TMO, offsetof(ConfConnOpts, ctrl_loss_tmo) },
+        { "disable-sqflow", OPT_BOOL, offsetof(ConfConnOpts, disable_sqflow) },
 };
 
 /* Look key up among the connection options: its table index, or -ENOENT. */
@@ -460,8 +459,8 @@ static void warn_controller(char ***warnings, const char *file, unsigned line, c
         warn(warnings, "%s:%u: [Controllers] %s='%s': %s, entry ignored", file, line, key, strempty(e), why);
 }
 
-int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
-                          const char *file, unsigned line, const char *key) {
+int conf_parse_controller(const char *s, ConfController *ret, char ***warnings, const char *file,
+                          unsigned line, const char *key) {
         _cleanup_strv_free_ char **fw = NULL; /* field warnings, kept if the entry is */
         _cleanup_free_ char *copy = NULL;
         ConfController c = {};
@@ -497,8 +496,8 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                 if (!eq) {
                         _cleanup_free_ char *f = conf_escape(field);
 
-                        warn(&fw, "%s:%u: [Controllers] %s: field '%s' has no '=', ignored",
-                             file, line, key, strempty(f));
+                        warn(&fw, "%s:%u: [Controllers] %s: field '%s' has no '=', ignored", file, line, key,
+                             strempty(f));
                         continue;
                 }
                 *eq = '\0';
@@ -520,7 +519,8 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                                     !streq(v, "loop")) {
                                         _cleanup_free_ char *e = conf_escape(v);
 
-                                        warn(warnings, "%s:%u: [Controllers] %s: transport='%s': "
+                                        warn(warnings,
+                                             "%s:%u: [Controllers] %s: transport='%s': "
                                              "not one of tcp, rdma, fc, loop, entry ignored",
                                              file, line, key, strempty(e));
                                         bad_transport = true;
@@ -560,8 +560,8 @@ int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
                 {
                         _cleanup_free_ char *e = conf_escape(k);
 
-                        warn(&fw, "%s:%u: [Controllers] %s: unknown key '%s', ignored",
-                             file, line, key, strempty(e));
+                        warn(&fw, "%s:%u: [Controllers] %s: unknown key '%s', ignored", file, line, key,
+                             strempty(e));
                 }
         }
 
@@ -587,7 +587,7 @@ enum {
         SEC_UNKNOWN,
 };
 
-static const char * const conf_sections[] = {
+static const char *const conf_sections[] = {
         [SEC_GLOBAL] = "Global",
         [SEC_SERVICE_DISCOVERY] = "Service Discovery",
         [SEC_DCCM] = "Discovery controller connection management",
@@ -628,13 +628,13 @@ static void conf_defaults(Conf *c) {
 }
 
 typedef enum KeyType {
-        KEY_BOOL,       /* bool: true/false, yes/no, on/off, 1/0 */
-        KEY_ENABLED,    /* bool: enabled/disabled (or a boolean word) */
-        KEY_IP_FAMILY,  /* unsigned IP_FAMILY_* mask */
-        KEY_CONN_OPT,   /* int of ConfConnOpts, parsed by conn_opts_table */
-        KEY_TIMESPAN,   /* int64_t seconds, -1 = never, clamped to max */
-        KEY_UNSIGNED,   /* unsigned within min..max */
-        KEY_ENTRY,      /* controller= / exclude= (repeatable) */
+        KEY_BOOL, /* bool: true/false, yes/no, on/off, 1/0 */
+        KEY_ENABLED, /* bool: enabled/disabled (or a boolean word) */
+        KEY_IP_FAMILY, /* unsigned IP_FAMILY_* mask */
+        KEY_CONN_OPT, /* int of ConfConnOpts, parsed by conn_opts_table */
+        KEY_TIMESPAN, /* int64_t seconds, -1 = never, clamped to max */
+        KEY_UNSIGNED, /* unsigned within min..max */
+        KEY_ENTRY, /* controller= / exclude= (repeatable) */
 } KeyType;
 
 /* Every stafd.conf key: where it lives, how it is read, and what a bad value
@@ -643,32 +643,42 @@ static const struct ConfKey {
         int section;
         const char *name;
         KeyType type;
-        size_t offset;          /* of the field in Conf */
-        int64_t min, max;       /* KEY_UNSIGNED; max also for KEY_TIMESPAN */
-        const char *fallback;   /* end of the warning for a bad value */
+        size_t offset; /* of the field in Conf */
+        int64_t min, max; /* KEY_UNSIGNED; max also for KEY_TIMESPAN */
+        const char *fallback; /* end of the warning for a bad value */
 } conf_keys[] = {
-        { SEC_GLOBAL, "tron",            KEY_BOOL,      offsetof(Conf, tron),         .fallback = "using default false" },
-        { SEC_GLOBAL, "hdr-digest",      KEY_CONN_OPT,  offsetof(Conf, conn.hdr_digest), .fallback = "using default false" },
-        { SEC_GLOBAL, "data-digest",     KEY_CONN_OPT,  offsetof(Conf, conn.data_digest), .fallback = "using default false" },
-        { SEC_GLOBAL, "kato",            KEY_CONN_OPT,  offsetof(Conf, conn.kato),    .fallback = "using default 30" },
-        { SEC_GLOBAL, "queue-size",      KEY_CONN_OPT,  offsetof(Conf, conn.queue_size), .fallback = "using the driver default" },
-        { SEC_GLOBAL, "reconnect-delay", KEY_CONN_OPT,  offsetof(Conf, conn.reconnect_delay), .fallback = "using the driver default" },
-        { SEC_GLOBAL, "ctrl-loss-tmo",   KEY_CONN_OPT,  offsetof(Conf, conn.ctrl_loss_tmo), .fallback = "using the driver default" },
-        { SEC_GLOBAL, "disable-sqflow",  KEY_CONN_OPT,  offsetof(Conf, conn.disable_sqflow), .fallback = "using the driver default" },
-        { SEC_GLOBAL, "ignore-iface",    KEY_BOOL,      offsetof(Conf, ignore_iface), .fallback = "using default false" },
-        { SEC_GLOBAL, "ip-family",       KEY_IP_FAMILY, offsetof(Conf, ip_family),    .fallback = "using default ipv4+ipv6" },
-        { SEC_GLOBAL, "pleo",            KEY_ENABLED,   offsetof(Conf, pleo),         .fallback = "using default enabled" },
-        { SEC_SERVICE_DISCOVERY, "zeroconf", KEY_ENABLED, offsetof(Conf, zeroconf),   .fallback = "using default enabled" },
+        { SEC_GLOBAL, "tron", KEY_BOOL, offsetof(Conf, tron), .fallback = "using default false" },
+        { SEC_GLOBAL, "hdr-digest", KEY_CONN_OPT, offsetof(Conf, conn.hdr_digest),
+          .fallback = "using default false" },
+        { SEC_GLOBAL, "data-digest", KEY_CONN_OPT, offsetof(Conf, conn.data_digest),
+          .fallback = "using default false" },
+        { SEC_GLOBAL, "kato", KEY_CONN_OPT, offsetof(Conf, conn.kato), .fallback = "using default 30" },
+        { SEC_GLOBAL, "queue-size", KEY_CONN_OPT, offsetof(Conf, conn.queue_size),
+          .fallback = "using the driver default" },
+        { SEC_GLOBAL, "reconnect-delay", KEY_CONN_OPT, offsetof(Conf, conn.reconnect_delay),
+          .fallback = "using the driver default" },
+        { SEC_GLOBAL, "ctrl-loss-tmo", KEY_CONN_OPT, offsetof(Conf, conn.ctrl_loss_tmo),
+          .fallback = "using the driver default" },
+        { SEC_GLOBAL, "disable-sqflow", KEY_CONN_OPT, offsetof(Conf, conn.disable_sqflow),
+          .fallback = "using the driver default" },
+        { SEC_GLOBAL, "ignore-iface", KEY_BOOL, offsetof(Conf, ignore_iface),
+          .fallback = "using default false" },
+        { SEC_GLOBAL, "ip-family", KEY_IP_FAMILY, offsetof(Conf, ip_family),
+          .fallback = "using default ipv4+ipv6" },
+        { SEC_GLOBAL, "pleo", KEY_ENABLED, offsetof(Conf, pleo), .fallback = "using default enabled" },
+        { SEC_SERVICE_DISCOVERY, "zeroconf", KEY_ENABLED, offsetof(Conf, zeroconf),
+          .fallback = "using default enabled" },
         { SEC_DCCM, "persistent-connections", KEY_BOOL, offsetof(Conf, persistent_connections),
           .fallback = "using default true" },
-        { SEC_DCCM, "zeroconf-connections-persistence", KEY_TIMESPAN, offsetof(Conf, zeroconf_persistence_sec),
-          .max = CONF_TIMESPAN_MAX_SEC, .fallback = "using default 72 hours" },
-        { SEC_DCCM, "max-referrals-per-dc", KEY_UNSIGNED, offsetof(Conf, max_referrals_per_dc),
-          .min = 0, .max = CONF_MAX_REFERRALS_PER_DC_MAX, .fallback = "using default 64" },
-        { SEC_DCCM, "max-dcs", KEY_UNSIGNED, offsetof(Conf, max_dcs),
-          .min = 1, .max = CONF_MAX_DCS_MAX, .fallback = "using default 512" },
+        { SEC_DCCM, "zeroconf-connections-persistence", KEY_TIMESPAN,
+          offsetof(Conf, zeroconf_persistence_sec), .max = CONF_TIMESPAN_MAX_SEC,
+          .fallback = "using default 72 hours" },
+        { SEC_DCCM, "max-referrals-per-dc", KEY_UNSIGNED, offsetof(Conf, max_referrals_per_dc), .min = 0,
+          .max = CONF_MAX_REFERRALS_PER_DC_MAX, .fallback = "using default 64" },
+        { SEC_DCCM, "max-dcs", KEY_UNSIGNED, offsetof(Conf, max_dcs), .min = 1, .max = CONF_MAX_DCS_MAX,
+          .fallback = "using default 512" },
         { SEC_CONTROLLERS, "controller", KEY_ENTRY, 0, .fallback = NULL },
-        { SEC_CONTROLLERS, "exclude",    KEY_ENTRY, 0, .fallback = NULL },
+        { SEC_CONTROLLERS, "exclude", KEY_ENTRY, 0, .fallback = NULL },
 };
 
 static const struct ConfKey *conf_key_lookup(int section, const char *name) {
@@ -697,8 +707,8 @@ static size_t conf_key_size(KeyType t) {
 
 /* Store v into the field at dst.  0, or -EINVAL with *why set (the field is
  * then untouched). */
-static int conf_key_parse(const struct ConfKey *k, const char *v, void *dst, const char **why,
-                          char *buf, size_t size) {
+static int conf_key_parse(const struct ConfKey *k, const char *v, void *dst, const char **why, char *buf,
+                          size_t size) {
         int64_t t;
         int r, n;
 
@@ -707,8 +717,8 @@ static int conf_key_parse(const struct ConfKey *k, const char *v, void *dst, con
         case KEY_ENABLED:
                 r = k->type == KEY_BOOL ? parse_bool(v) : parse_enabled(v);
                 if (r < 0) {
-                        *why = k->type == KEY_BOOL ? "not a boolean (true/false, yes/no, on/off, 1/0)" :
-                                                     "not enabled/disabled";
+                        *why = k->type == KEY_BOOL ? "not a boolean (true/false, yes/no, on/off, 1/0)"
+                                                   : "not enabled/disabled";
                         return -EINVAL;
                 }
                 *(bool *) dst = r;
@@ -769,13 +779,14 @@ static int conf_handle_entry(ConfLines *pre, const ConfItem *it, Conf *c) {
                 return 0;
         if (is_ctrl && (!e.transport || !e.traddr)) {
                 warn_controller(pre->warnings, pre->name, it->line, it->key, it->value,
-                                !e.transport && !e.traddr ? "no transport and no traddr" :
-                                !e.transport ? "no transport" : "no traddr");
+                                !e.transport && !e.traddr ? "no transport and no traddr"
+                                : !e.transport            ? "no transport"
+                                                          : "no traddr");
                 conf_controller_done(&e);
                 return 0;
         }
-        r = is_ctrl ? conf_add_entry(&c->controllers, &c->n_controllers, &e) :
-                      conf_add_entry(&c->excludes, &c->n_excludes, &e);
+        r = is_ctrl ? conf_add_entry(&c->controllers, &c->n_controllers, &e)
+                    : conf_add_entry(&c->excludes, &c->n_excludes, &e);
         if (r < 0)
                 conf_controller_done(&e);
         return r;
@@ -1017,16 +1028,15 @@ static int generate_uuid(char ret[static 37]) {
                 return -EIO;
         b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
         b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
-        (void) snprintf(ret, 37,
-                        "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-                        b[12], b[13], b[14], b[15]);
+        (void) snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+                        b[13], b[14], b[15]);
         return 0;
 }
 
 /* "sys.conf:3: [Host] nqn='file:///x'" or "sys.conf: [Host] nqn (default 'file:///x')" */
-_printf_(5, 6)
-static void sysconf_warn(SysConf *s, unsigned line, const char *key, const char *source, const char *fmt, ...) {
+_printf_(5, 6) static void sysconf_warn(SysConf *s, unsigned line, const char *key, const char *source,
+                                        const char *fmt, ...) {
         _cleanup_free_ char *e = conf_escape(source), *what = NULL, *why = NULL;
         va_list ap;
         int r;
@@ -1093,8 +1103,8 @@ static int sysconf_finish(SysParse *sp, const char *fallback_uuid) {
                 else
                         sysconf_warn(s, sp->nqn_line, "nqn", s->hostnqn_source,
                                      "invalid host NQN '%s' (must start with 'nqn.' and be at most %d "
-                                     "bytes), using generated %s (%s)", strempty(bad), NVMF_NQN_MAX, s->hostnqn,
-                                     how);
+                                     "bytes), using generated %s (%s)",
+                                     strempty(bad), NVMF_NQN_MAX, s->hostnqn, how);
         }
 
         if (!utf8_is_valid(s->symname)) {

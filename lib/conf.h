@@ -39,13 +39,13 @@ enum {
  * Any field may be CONF_UNSET (for per-DC: inherit; for global: driver default,
  * except kato whose global default is 30). */
 typedef struct ConfConnOpts {
-        int hdr_digest;      /* 0/1 or CONF_UNSET */
-        int data_digest;     /* 0/1 or CONF_UNSET */
-        int kato;            /* seconds >= 0 or CONF_UNSET */
-        int queue_size;      /* 16..1024 or CONF_UNSET */
+        int hdr_digest; /* 0/1 or CONF_UNSET */
+        int data_digest; /* 0/1 or CONF_UNSET */
+        int kato; /* seconds >= 0 or CONF_UNSET */
+        int queue_size; /* 16..1024 or CONF_UNSET */
         int reconnect_delay; /* seconds >= 1 or CONF_UNSET */
-        int ctrl_loss_tmo;   /* -1 or seconds >= 0, or CONF_UNSET */
-        int disable_sqflow;  /* 0/1 or CONF_UNSET */
+        int ctrl_loss_tmo; /* -1 or seconds >= 0, or CONF_UNSET */
+        int disable_sqflow; /* 0/1 or CONF_UNSET */
 } ConfConnOpts;
 
 /* One controller= or exclude= entry as parsed.  Strings are NULL when the
@@ -69,19 +69,19 @@ typedef struct Conf {
 
         /* [Global] */
         bool tron;
-        ConfConnOpts conn;   /* conn.kato defaults to 30 */
+        ConfConnOpts conn; /* conn.kato defaults to 30 */
         bool ignore_iface;
-        unsigned ip_family;  /* IP_FAMILY_* bitmask, default both */
-        bool pleo;           /* default true */
+        unsigned ip_family; /* IP_FAMILY_* bitmask, default both */
+        bool pleo; /* default true */
 
         /* [Service Discovery] */
-        bool zeroconf;       /* default true */
+        bool zeroconf; /* default true */
 
         /* [Discovery controller connection management] */
-        bool persistent_connections;          /* default true */
-        int64_t zeroconf_persistence_sec;     /* default 72h; -1 = never; <= CONF_TIMESPAN_MAX_SEC */
-        unsigned max_referrals_per_dc;        /* default 64, 0..16384 (0 = follow none) */
-        unsigned max_dcs;                     /* default 512, 1..1000000: all DCs; referral and
+        bool persistent_connections; /* default true */
+        int64_t zeroconf_persistence_sec; /* default 72h; -1 = never; <= CONF_TIMESPAN_MAX_SEC */
+        unsigned max_referrals_per_dc; /* default 64, 0..16384 (0 = follow none) */
+        unsigned max_dcs; /* default 512, 1..1000000: all DCs; referral and
                                                * mDNS ones only while below it */
 
         /* [Controllers] */
@@ -90,20 +90,20 @@ typedef struct Conf {
         ConfController *excludes;
         size_t n_excludes;
 
-        char **warnings;     /* NULL-terminated; one line each, in file order */
+        char **warnings; /* NULL-terminated; one line each, in file order */
 } Conf;
 
 typedef struct SysConf {
         char *path;
-        char *hostnqn;        /* effective value; never NULL after sysconf_load */
-        char *hostid;         /* effective value or NULL */
-        char *hostkey;        /* effective value or NULL */
-        char *symname;        /* or NULL */
+        char *hostnqn; /* effective value; never NULL after sysconf_load */
+        char *hostid; /* effective value or NULL */
+        char *hostkey; /* effective value or NULL */
+        char *symname; /* or NULL */
         char *hostnqn_source; /* what the file said, e.g. "file:///etc/nvme/hostnqn" */
         char *hostid_source;
         char *hostkey_source;
         bool hostnqn_generated; /* no usable NQN found: a uuid one was made up */
-        bool hostnqn_stable;    /* ... from the caller's fallback UUID, not at random */
+        bool hostnqn_stable; /* ... from the caller's fallback UUID, not at random */
         char **warnings;
 } SysConf;
 
@@ -134,8 +134,8 @@ Conf *conf_free(Conf *c);
  * holds no usable key at all or its transport is not tcp/rdma/fc/loop.
  * Required keys (transport, traddr for controller=) are checked by the
  * caller; file/key may be NULL. */
-int conf_parse_controller(const char *s, ConfController *ret, char ***warnings,
-                          const char *file, unsigned line, const char *key);
+int conf_parse_controller(const char *s, ConfController *ret, char ***warnings, const char *file,
+                          unsigned line, const char *key);
 void conf_controller_done(ConfController *c);
 int conf_controller_copy(ConfController *dst, const ConfController *src);
 

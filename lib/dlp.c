@@ -49,7 +49,7 @@ enum {
         OFF_TSAS = 768,
 };
 
-static const char * const key_names[_DLPE_N_KEYS] = {
+static const char *const key_names[_DLPE_N_KEYS] = {
         [DLPE_TRTYPE] = "trtype",
         [DLPE_ADRFAM] = "adrfam",
         [DLPE_TRADDR] = "traddr",
@@ -114,8 +114,7 @@ size_t dlpe_mem_size(const DlpEntry *e) {
 }
 
 /* Pack n-length values (lens[k]; vals[k] need not be NUL-terminated). */
-static int dlpe_pack(DlpEntry **ret, const char * const vals[_DLPE_N_KEYS],
-                     const size_t lens[_DLPE_N_KEYS]) {
+static int dlpe_pack(DlpEntry **ret, const char *const vals[_DLPE_N_KEYS], const size_t lens[_DLPE_N_KEYS]) {
         size_t total = 1;
         DlpEntry *e;
         char *p;
@@ -146,7 +145,7 @@ static int dlpe_pack(DlpEntry **ret, const char * const vals[_DLPE_N_KEYS],
         return 0;
 }
 
-int dlpe_new(DlpEntry **ret, const char * const vals[_DLPE_N_KEYS]) {
+int dlpe_new(DlpEntry **ret, const char *const vals[_DLPE_N_KEYS]) {
         size_t lens[_DLPE_N_KEYS];
 
         for (unsigned k = 0; k < _DLPE_N_KEYS; k++)
@@ -186,32 +185,40 @@ static size_t field_str(const uint8_t *p, size_t size, char *out) {
 
 /* Names of the entry's enumerations (the Discovery Log Page Entry of the
  * NVMe Base spec); a value without one is shown as its number. */
-static const char * const trtype_names[] = {
+static const char *const trtype_names[] = {
         [0] = "unspecified", [1] = "rdma", [2] = "fc", [3] = "tcp", [254] = "loop",
 };
-static const char * const adrfam_names[] = {
+static const char *const adrfam_names[] = {
         [0] = "pci", [1] = "ipv4", [2] = "ipv6", [3] = "infiniband", [4] = "fc",
 };
-static const char * const subtype_names[] = {
-        [1] = "referral", [2] = "nvme", [3] = "discovery",
+static const char *const subtype_names[] = {
+        [1] = "referral",
+        [2] = "nvme",
+        [3] = "discovery",
 };
-static const char * const treq_names[] = {
-        [0] = "not specified", [1] = "required", [2] = "not required", [4] = "disable sqflow",
+static const char *const treq_names[] = {
+        [0] = "not specified",
+        [1] = "required",
+        [2] = "not required",
+        [4] = "disable sqflow",
 };
-static const char * const sectype_names[] = {
-        [0] = "none", [1] = "tls1.2", [2] = "tls1.3",
+static const char *const sectype_names[] = {
+        [0] = "none",
+        [1] = "tls1.2",
+        [2] = "tls1.3",
 };
-static const char * const qptype_names[] = {
-        [1] = "connected", [2] = "datagram",
+static const char *const qptype_names[] = {
+        [1] = "connected",
+        [2] = "datagram",
 };
-static const char * const prtype_names[] = {
+static const char *const prtype_names[] = {
         [1] = "not specified", [2] = "infiniband", [3] = "roce", [4] = "roce-v2", [5] = "iwarp",
 };
-static const char * const cms_names[] = {
+static const char *const cms_names[] = {
         [1] = "rdma-cm",
 };
 
-static const char *name_or_num(const char * const *names, size_t n, unsigned v, char *buf, size_t size) {
+static const char *name_or_num(const char *const *names, size_t n, unsigned v, char *buf, size_t size) {
         if (v < n && names[v])
                 return names[v];
         (void) snprintf(buf, size, "%u", v);
@@ -362,7 +369,7 @@ int dlp_decode(const void *buf, size_t len, Dlp **ret, size_t *ret_dropped) {
                         dropped++;
                         continue;
                 }
-                r = dlp_append(d, e);   /* entries[] reserved above */
+                r = dlp_append(d, e); /* entries[] reserved above */
                 if (r < 0) {
                         dlpe_free(e);
                         return r;
@@ -448,7 +455,7 @@ bool dlp_referrals_differ(const Dlp *a, const Dlp *b) {
                 size_t k = ref_slot_find(t, cap, e, h);
 
                 if (!t[k].e) {
-                        t[k] = (RefSlot) { e, h, false };
+                        t[k] = (RefSlot){ e, h, false };
                         distinct++;
                 }
         }
@@ -457,13 +464,13 @@ bool dlp_referrals_differ(const Dlp *a, const Dlp *b) {
                 size_t k = ref_slot_find(t, cap, e, referral_hash(e));
 
                 if (!t[k].e)
-                        return true;    /* in b, not in a */
+                        return true; /* in b, not in a */
                 if (!t[k].seen) {
                         t[k].seen = true;
                         seen++;
                 }
         }
-        return seen != distinct;        /* some of a's are not in b */
+        return seen != distinct; /* some of a's are not in b */
 }
 
 /* ---- fetching ---- */
@@ -476,8 +483,8 @@ static int fetch_fail(DlpReadFn read, void *ud, uint8_t hdr[DLP_HEADER_SIZE], in
         return error;
 }
 
-int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries,
-              Dlp **ret, unsigned *ret_retries, size_t *ret_dropped) {
+int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries, Dlp **ret,
+              unsigned *ret_retries, size_t *ret_dropped) {
         uint8_t hdr[DLP_HEADER_SIZE], hdr2[DLP_HEADER_SIZE];
         const size_t cap = (SIZE_MAX - DLP_HEADER_SIZE) / DLP_ENTRY_SIZE;
         int r;

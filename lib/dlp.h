@@ -52,7 +52,7 @@ typedef struct Dlp {
 
 /* Wire layout sizes (NVMe Base spec, Get Log Page 0x70). */
 #define DLP_HEADER_SIZE 1024U
-#define DLP_ENTRY_SIZE  1024U
+#define DLP_ENTRY_SIZE 1024U
 
 /* "trtype", "adrfam", ... ; extras: "sectype" (tcp: none, tls1.2, tls1.3 or
  * the number), "rdma_qptype" (connected, datagram), "rdma_prtype" (not
@@ -76,7 +76,7 @@ bool dlpe_equal(const DlpEntry *a, const DlpEntry *b);
 DlpEntry *dlpe_free(DlpEntry *e);
 /* Build from values (vals[k] may be NULL = ""); used by the cache loader.
  * -E2BIG if the values together exceed 64 KiB. */
-int dlpe_new(DlpEntry **ret, const char * const vals[_DLPE_N_KEYS]);
+int dlpe_new(DlpEntry **ret, const char *const vals[_DLPE_N_KEYS]);
 /* Bytes requested from malloc for e (header + packed strings; malloc's own
  * overhead, ~8-16 B, not included). */
 size_t dlpe_mem_size(const DlpEntry *e);
@@ -121,7 +121,7 @@ typedef int (*DlpReadFn)(void *ud, uint64_t offset, void *buf, size_t len, bool 
  * together with entries dropped by dlp_decode (the log is truncated, not
  * refused).  *ret_retries (may be NULL) = number of restarts.
  * Returns 0, -ENOMEM, -EAGAIN, or the reader's (first) error unchanged. */
-int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries,
-              Dlp **ret, unsigned *ret_retries, size_t *ret_dropped);
+int dlp_fetch(DlpReadFn read, void *ud, unsigned max_retries, size_t max_entries, Dlp **ret,
+              unsigned *ret_retries, size_t *ret_dropped);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Dlp *, dlp_free);

@@ -18,15 +18,11 @@
 #include "macro.h"
 #include "strv.h"
 
-const char * const excl_key_names[_EXCL_KEY_MAX] = {
-        [EXCL_TRANSPORT] = "transport",
-        [EXCL_TRADDR] = "traddr",
-        [EXCL_TRSVCID] = "trsvcid",
-        [EXCL_NQN] = "nqn",
-        [EXCL_HOST_TRADDR] = "host-traddr",
-        [EXCL_HOST_IFACE] = "host-iface",
-        [EXCL_HOSTNQN] = "hostnqn",
-        [EXCL_HOSTID] = "hostid",
+const char *const excl_key_names[_EXCL_KEY_MAX] = {
+        [EXCL_TRANSPORT] = "transport",     [EXCL_TRADDR] = "traddr",
+        [EXCL_TRSVCID] = "trsvcid",         [EXCL_NQN] = "nqn",
+        [EXCL_HOST_TRADDR] = "host-traddr", [EXCL_HOST_IFACE] = "host-iface",
+        [EXCL_HOSTNQN] = "hostnqn",         [EXCL_HOSTID] = "hostid",
 };
 
 int excl_list_new(ExclList **ret) {
@@ -98,7 +94,7 @@ static int parse_entry(ExclList *l, const char *file, unsigned line, const char 
                 if (kb == ve) {
                         if (!semi)
                                 break;
-                        continue;  /* empty token */
+                        continue; /* empty token */
                 }
                 eq = memchr(kb, '=', (size_t) (ve - kb));
                 if (!eq) {
@@ -112,8 +108,8 @@ static int parse_entry(ExclList *l, const char *file, unsigned line, const char 
                 trim(&vb, &ve);
                 k = excl_key_from_span(kb, ke);
                 if (k < 0) {
-                        r = strv_extendf(&l->warnings, "%s:%u: invalid exclusion: unknown key '%.*s'",
-                                         file, line, (int) (ke - kb), kb);
+                        r = strv_extendf(&l->warnings, "%s:%u: invalid exclusion: unknown key '%.*s'", file,
+                                         line, (int) (ke - kb), kb);
                         goto invalid;
                 }
                 if (vb == ve) {
@@ -122,13 +118,13 @@ static int parse_entry(ExclList *l, const char *file, unsigned line, const char 
                         goto invalid;
                 }
                 if (x.value[k]) {
-                        r = strv_extendf(&l->warnings, "%s:%u: invalid exclusion: '%s' given twice",
-                                         file, line, excl_key_names[k]);
+                        r = strv_extendf(&l->warnings, "%s:%u: invalid exclusion: '%s' given twice", file,
+                                         line, excl_key_names[k]);
                         goto invalid;
                 }
                 if (memchr(vb, 0, (size_t) (ve - vb))) {
-                        r = strv_extendf(&l->warnings, "%s:%u: invalid exclusion: NUL byte in '%s'",
-                                         file, line, excl_key_names[k]);
+                        r = strv_extendf(&l->warnings, "%s:%u: invalid exclusion: NUL byte in '%s'", file,
+                                         line, excl_key_names[k]);
                         goto invalid;
                 }
                 x.value[k] = strndup(vb, (size_t) (ve - vb));
@@ -241,8 +237,8 @@ int excl_parse_string(ExclList *l, const char *file, const char *text, size_t si
                 trim(&kb, &ke);
                 if (!eq || !span_eq(kb, ke, "exclusion")) {
                         if (in_section) {
-                                r = strv_extendf(&l->warnings, "%s:%u: ignoring unknown line '%.*s'",
-                                                 fname, line, (int) (ke - kb), kb);
+                                r = strv_extendf(&l->warnings, "%s:%u: ignoring unknown line '%.*s'", fname,
+                                                 line, (int) (ke - kb), kb);
                                 if (r < 0)
                                         return r;
                         }
@@ -265,8 +261,9 @@ int excl_parse_string(ExclList *l, const char *file, const char *text, size_t si
                 if (l->n >= EXCL_ENTRIES_MAX) {
                         excl_entry_done(&x);
                         if (!capped) {
-                                r = strv_extendf(&l->warnings, "%s:%u: more than %u exclusions, ignoring the rest",
-                                                 fname, line, EXCL_ENTRIES_MAX);
+                                r = strv_extendf(&l->warnings,
+                                                 "%s:%u: more than %u exclusions, ignoring the rest", fname,
+                                                 line, EXCL_ENTRIES_MAX);
                                 if (r < 0)
                                         return r;
                         }
@@ -294,7 +291,8 @@ static int read_file(ExclList *l, const char *path, char **ret, size_t *ret_size
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) {
                 r = -errno;
-                if (r != -ENOENT && strv_extendf(&l->warnings, "%s: cannot open: %s", path, strerror(-r)) < 0)
+                if (r != -ENOENT &&
+                    strv_extendf(&l->warnings, "%s: cannot open: %s", path, strerror(-r)) < 0)
                         return -ENOMEM;
                 return r;
         }
@@ -338,12 +336,12 @@ static int load_one(ExclList *l, const char *path) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return 0;  /* fail-open */
+                return 0; /* fail-open */
         return excl_parse_string(l, path, text, size);
 }
 
 static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
+        return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 int excl_load(const char *root, ExclList **ret) {
@@ -405,16 +403,16 @@ int excl_load(const char *root, ExclList **ret) {
 }
 
 void excl_target_from_tid(ExclTarget *ret, const Tid *tid, const char *hostid) {
-        *ret = (ExclTarget) { .value = {
-                [EXCL_TRANSPORT] = tid->transport,
-                [EXCL_TRADDR] = tid->traddr,
-                [EXCL_TRSVCID] = tid->trsvcid,
-                [EXCL_NQN] = tid->subsysnqn,
-                [EXCL_HOST_TRADDR] = tid->host_traddr,
-                [EXCL_HOST_IFACE] = tid->host_iface,
-                [EXCL_HOSTNQN] = tid->host_nqn,
-                [EXCL_HOSTID] = hostid,
-        } };
+        *ret = (ExclTarget){ .value = {
+                                     [EXCL_TRANSPORT] = tid->transport,
+                                     [EXCL_TRADDR] = tid->traddr,
+                                     [EXCL_TRSVCID] = tid->trsvcid,
+                                     [EXCL_NQN] = tid->subsysnqn,
+                                     [EXCL_HOST_TRADDR] = tid->host_traddr,
+                                     [EXCL_HOST_IFACE] = tid->host_iface,
+                                     [EXCL_HOSTNQN] = tid->host_nqn,
+                                     [EXCL_HOSTID] = hostid,
+                             } };
 }
 
 bool excl_entry_matches(const ExclEntry *e, const ExclTarget *t) {

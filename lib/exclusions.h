@@ -48,19 +48,19 @@ typedef enum ExclKey {
         _EXCL_KEY_MAX,
 } ExclKey;
 
-extern const char * const excl_key_names[_EXCL_KEY_MAX];
+extern const char *const excl_key_names[_EXCL_KEY_MAX];
 
 typedef struct ExclEntry {
-        const char *file;     /* points into ExclList.files */
+        const char *file; /* points into ExclList.files */
         unsigned line;
-        char *value[_EXCL_KEY_MAX];   /* NULL = not given */
+        char *value[_EXCL_KEY_MAX]; /* NULL = not given */
 } ExclEntry;
 
 typedef struct ExclList {
-        ExclEntry *entries;   /* valid entries only */
+        ExclEntry *entries; /* valid entries only */
         size_t n;
-        char **files;         /* every file name parsed (entries point here) */
-        char **warnings;      /* "file:line: ..." */
+        char **files; /* every file name parsed (entries point here) */
+        char **warnings; /* "file:line: ..." */
 } ExclList;
 
 int excl_list_new(ExclList **ret);

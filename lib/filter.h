@@ -21,8 +21,8 @@ long filter_excluded(const ConfController *excl, size_t n, const Tid *tid);
 /* Result of checking a candidate's address. */
 typedef enum FilterVerdict {
         FILTER_OK,
-        FILTER_BAD_ADDRESS,  /* tcp/rdma traddr is not an IP literal */
-        FILTER_IP_FAMILY,    /* filtered out by ip-family */
+        FILTER_BAD_ADDRESS, /* tcp/rdma traddr is not an IP literal */
+        FILTER_IP_FAMILY, /* filtered out by ip-family */
 } FilterVerdict;
 
 /* For tcp and rdma (case-insensitive) the traddr must be an IP literal of an

@@ -43,9 +43,10 @@ char *json_to_string_dup(struct json_object *o, bool pretty) {
         size_t n_extra = 0;
         char *ret, *d;
 
-        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE |
-                                              (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED :
-                                                       JSON_C_TO_STRING_PLAIN));
+        s = json_object_to_json_string_ext(
+                o,
+                JSON_C_TO_STRING_NOSLASHESCAPE | (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+                                                         : JSON_C_TO_STRING_PLAIN));
         if (!s)
                 return NULL;
         if (!pretty)
@@ -129,15 +130,15 @@ static struct json_object *json_controller(const ConfController *c) {
                 const char *value;
                 bool secret;
         } f[] = {
-                { "transport",          c->transport,            false },
-                { "traddr",             c->traddr,               false },
-                { "trsvcid",            c->trsvcid,              false },
-                { "nqn",                c->nqn,                  false },
-                { "host-traddr",        c->host_traddr,          false },
-                { "host-iface",         c->host_iface,           false },
-                { "host-nqn",           c->host_nqn,             false },
-                { "dhchap-secret",      c->dhchap_secret,        true  },
-                { "dhchap-ctrl-secret", c->dhchap_ctrl_secret,   true  },
+                { "transport", c->transport, false },
+                { "traddr", c->traddr, false },
+                { "trsvcid", c->trsvcid, false },
+                { "nqn", c->nqn, false },
+                { "host-traddr", c->host_traddr, false },
+                { "host-iface", c->host_iface, false },
+                { "host-nqn", c->host_nqn, false },
+                { "dhchap-secret", c->dhchap_secret, true },
+                { "dhchap-ctrl-secret", c->dhchap_ctrl_secret, true },
         };
 
         o = json_object_new_object();
@@ -145,7 +146,8 @@ static struct json_object *json_controller(const ConfController *c) {
                 return NULL;
         for (size_t i = 0; i < ELEMENTSOF(f); i++)
                 if (f[i].value)
-                        (void) add(o, f[i].key, json_object_new_string(f[i].secret ? SECRET_SET : f[i].value));
+                        (void) add(o, f[i].key,
+                                   json_object_new_string(f[i].secret ? SECRET_SET : f[i].value));
         add_conn_overrides(o, &c->opts);
         (void) add(o, "line", json_object_new_int((int) c->line));
         return o;
@@ -230,8 +232,9 @@ struct json_object *json_sysconf(const SysConf *s) {
         (void) add(o, "hostkey", json_string_or_null(s->hostkey ? SECRET_SET : NULL));
         /* A literal key= value is the key itself: only a file:// path is shown. */
         (void) add(o, "hostkey source",
-                   json_string_or_null(s->hostkey_source && strncmp(s->hostkey_source, "file://", 7) != 0 ?
-                                       SECRET_SET : s->hostkey_source));
+                   json_string_or_null(s->hostkey_source && strncmp(s->hostkey_source, "file://", 7) != 0
+                                               ? SECRET_SET
+                                               : s->hostkey_source));
         (void) add(o, "symname", json_string_or_null(s->symname));
         return o;
 }
@@ -348,7 +351,7 @@ static void jw_quoted_slow(JsonWriter *w, const char *s) {
                         size_t n = utf8_char_len(p);
 
                         if (n > 0) {
-                                p += n - 1;     /* valid: copied with the run */
+                                p += n - 1; /* valid: copied with the run */
                                 continue;
                         }
                         /* Not UTF-8 (a stray byte, a CESU surrogate from a
@@ -476,11 +479,11 @@ int json_writer_take(JsonWriter *w, char **ret, size_t *ret_len) {
         *ret = w->buf;
         if (ret_len)
                 *ret_len = w->len;
-        *w = (JsonWriter) {};
+        *w = (JsonWriter){};
         return 0;
 }
 
 void json_writer_done(JsonWriter *w) {
         free(w->buf);
-        *w = (JsonWriter) {};
+        *w = (JsonWriter){};
 }

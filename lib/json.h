@@ -32,7 +32,7 @@ typedef struct JsonWriter {
         size_t len, cap;
         int error;
         unsigned depth;
-        bool first[JSON_WRITER_MAX_DEPTH];  /* nothing written yet at this level */
+        bool first[JSON_WRITER_MAX_DEPTH]; /* nothing written yet at this level */
         bool after_key;
 } JsonWriter;
 
@@ -41,13 +41,13 @@ void json_writer_end_object(JsonWriter *w);
 void json_writer_begin_array(JsonWriter *w);
 void json_writer_end_array(JsonWriter *w);
 void json_writer_key(JsonWriter *w, const char *key);
-void json_writer_string(JsonWriter *w, const char *value);   /* NULL = "" */
+void json_writer_string(JsonWriter *w, const char *value); /* NULL = "" */
 void json_writer_int(JsonWriter *w, long long value);
 void json_writer_kv(JsonWriter *w, const char *key, const char *value);
 /* One DLPE as an object with the spec's keys in order; extras only when set. */
 void json_writer_dlpe(JsonWriter *w, const DlpEntry *e);
-void json_writer_dlp(JsonWriter *w, const Dlp *d);         /* array of DLPEs; NULL = [] */
-void json_writer_tid_fields(JsonWriter *w, const Tid *t);  /* the 7 keys, inside an object */
+void json_writer_dlp(JsonWriter *w, const Dlp *d); /* array of DLPEs; NULL = [] */
+void json_writer_tid_fields(JsonWriter *w, const Tid *t); /* the 7 keys, inside an object */
 /* The NUL-terminated text (malloc'd; *ret_len without the NUL), or -errno. */
 int json_writer_take(JsonWriter *w, char **ret, size_t *ret_len);
 void json_writer_done(JsonWriter *w);

@@ -23,10 +23,10 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                 \
-        static inline void func##p(type *p) {                   \
-                if (*p)                                         \
-                        *p = func(*p);                          \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p) {   \
+                if (*p)                         \
+                        *p = func(*p);          \
         }
 
 static inline void freep(void *p) {
@@ -54,17 +54,17 @@ static inline void closep(int *fd) {
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Hand a pointer out and forget it locally, so a cleanup handler does not free it. */
-#define TAKE_PTR(p)                                     \
-        ({                                              \
-                __typeof__(p) _tp = (p);                \
-                (p) = NULL;                             \
-                _tp;                                    \
+#define TAKE_PTR(p)                      \
+        ({                               \
+                __typeof__(p) _tp = (p); \
+                (p) = NULL;              \
+                _tp;                     \
         })
-#define TAKE_FD(fd)                                     \
-        ({                                              \
-                int _tf = (fd);                         \
-                (fd) = -EBADF;                          \
-                _tf;                                    \
+#define TAKE_FD(fd)             \
+        ({                      \
+                int _tf = (fd); \
+                (fd) = -EBADF;  \
+                _tf;            \
         })
 
 /* Make room in *(T **)arr, holding n elements of size sz, for one more: the
@@ -119,7 +119,7 @@ static inline int free_and_strdup(char **p, const char *s) {
         return 0;
 }
 
-#define USEC_PER_SEC  ((uint64_t) 1000000ULL)
+#define USEC_PER_SEC ((uint64_t) 1000000ULL)
 #define USEC_PER_MSEC ((uint64_t) 1000ULL)
 #define USEC_INFINITY ((uint64_t) UINT64_MAX)
 

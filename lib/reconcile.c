@@ -15,7 +15,7 @@
 #include "strv.h"
 #include "validate.h"
 
-static const char * const origin_names[_DC_ORIGIN_MAX] = {
+static const char *const origin_names[_DC_ORIGIN_MAX] = {
         [DC_ORIGIN_CONFIGURED] = "configured",
         [DC_ORIGIN_REFERRAL] = "referral",
         [DC_ORIGIN_DISCOVERED] = "discovered",
@@ -72,9 +72,8 @@ static CandidateVerdict candidate_check(CandidateSet *s, const Conf *conf, const
         if (i >= 0) {
                 _cleanup_free_ char *p = tid_to_string(tid);
 
-                (void) strv_extendf(&s->messages, "%s: %s DC excluded by exclude= on line %u",
-                                    strempty(p), dc_origin_to_string(origin),
-                                    conf->excludes[i].line);
+                (void) strv_extendf(&s->messages, "%s: %s DC excluded by exclude= on line %u", strempty(p),
+                                    dc_origin_to_string(origin), conf->excludes[i].line);
                 return CANDIDATE_EXCLUDED;
         }
 
@@ -82,9 +81,8 @@ static CandidateVerdict candidate_check(CandidateSet *s, const Conf *conf, const
         if (v != FILTER_OK) {
                 _cleanup_free_ char *p = tid_to_string(tid);
 
-                (void) strv_extendf(&s->messages, "%s: %s DC dropped: %s",
-                                    strempty(p), dc_origin_to_string(origin),
-                                    filter_verdict_to_string(v));
+                (void) strv_extendf(&s->messages, "%s: %s DC dropped: %s", strempty(p),
+                                    dc_origin_to_string(origin), filter_verdict_to_string(v));
                 return CANDIDATE_FILTERED;
         }
         return CANDIDATE_ADDED;
@@ -126,14 +124,14 @@ static int candidate_add(CandidateSet *s, const Conf *conf, Tid *tid, DcOrigin o
 
         /* items[] was sized for every input: no realloc, the index's key
          * pointers stay valid. */
-        s->items[s->n] = (Candidate) {
+        s->items[s->n] = (Candidate){
                 .tid = *tid,
                 .origin = origin,
                 .conf = cc,
         };
         r = tid_index_put(s->index, &s->items[s->n].tid, (void *) (uintptr_t) (s->n + 1));
         if (r < 0) {
-                s->items[s->n] = (Candidate) {};
+                s->items[s->n] = (Candidate){};
                 tid_done(tid);
                 return r;
         }
@@ -155,9 +153,8 @@ static const char *transport_from_trtype(const char *trtype) {
         return NULL;
 }
 
-int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn,
-                     const ReferralSource *refs, size_t n_refs,
-                     const DiscoveredService *disc, size_t n_disc) {
+int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn, const ReferralSource *refs,
+                     size_t n_refs, const DiscoveredService *disc, size_t n_disc) {
         CandidateSet s = {};
         const Tid *parent = NULL;
         size_t budget = 0, total;
@@ -180,9 +177,8 @@ int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn,
                 const ConfController *cc = &conf->controllers[i];
                 Tid tid;
 
-                r = tid_init(&tid, cc->transport, cc->traddr, cc->trsvcid, cc->nqn,
-                             cc->host_traddr, cc->host_iface, cc->host_nqn, hostnqn,
-                             conf->ignore_iface);
+                r = tid_init(&tid, cc->transport, cc->traddr, cc->trsvcid, cc->nqn, cc->host_traddr,
+                             cc->host_iface, cc->host_nqn, hostnqn, conf->ignore_iface);
                 if (r < 0)
                         goto fail;
                 r = candidate_add(&s, conf, &tid, DC_ORIGIN_CONFIGURED, cc, NULL, &s.conf_out[i]);
@@ -206,8 +202,8 @@ int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn,
                         continue;
                 }
                 r = tid_init(&tid, transport, dlpe_get(e, DLPE_TRADDR), dlpe_get(e, DLPE_TRSVCID),
-                             dlpe_get(e, DLPE_SUBNQN), p->host_traddr, p->host_iface, p->host_nqn,
-                             hostnqn, conf->ignore_iface);
+                             dlpe_get(e, DLPE_SUBNQN), p->host_traddr, p->host_iface, p->host_nqn, hostnqn,
+                             conf->ignore_iface);
                 if (r < 0)
                         goto fail;
                 r = candidate_add(&s, conf, &tid, DC_ORIGIN_REFERRAL, NULL, &budget, &s.ref_out[i]);
@@ -219,8 +215,8 @@ int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn,
                 const DiscoveredService *d = &disc[i];
                 Tid tid;
 
-                r = tid_init(&tid, d->transport, d->traddr, d->trsvcid, d->subsysnqn, NULL,
-                             d->host_iface, NULL, hostnqn, conf->ignore_iface);
+                r = tid_init(&tid, d->transport, d->traddr, d->trsvcid, d->subsysnqn, NULL, d->host_iface,
+                             NULL, hostnqn, conf->ignore_iface);
                 if (r < 0)
                         goto fail;
                 r = candidate_add(&s, conf, &tid, DC_ORIGIN_DISCOVERED, NULL, NULL, &s.disc_out[i]);
@@ -240,7 +236,7 @@ void reconcile_plan_done(ReconcilePlan *p) {
         free(p->del);
         free(p->reorigin);
         free(p->new_origin);
-        *p = (ReconcilePlan) {};
+        *p = (ReconcilePlan){};
 }
 
 static bool current_must_go(const CurrentDc *c, const Conf *conf) {
@@ -256,8 +252,8 @@ static bool current_must_go(const CurrentDc *c, const Conf *conf) {
         return false;
 }
 
-int reconcile(const CandidateSet *cand, const CurrentDc *cur, size_t n_cur,
-              const Conf *conf, ReconcilePlan *ret) {
+int reconcile(const CandidateSet *cand, const CurrentDc *cur, size_t n_cur, const Conf *conf,
+              ReconcilePlan *ret) {
         ReconcilePlan p = {};
         bool *matched = NULL;
 

@@ -16,7 +16,7 @@
 #include "tid.h"
 
 typedef enum DcOrigin {
-        DC_ORIGIN_CONFIGURED,   /* highest priority */
+        DC_ORIGIN_CONFIGURED, /* highest priority */
         DC_ORIGIN_REFERRAL,
         DC_ORIGIN_DISCOVERED,
         _DC_ORIGIN_MAX,
@@ -29,32 +29,32 @@ DcOrigin dc_origin_from_string(const char *s);
 typedef struct Candidate {
         Tid tid;
         DcOrigin origin;
-        const ConfController *conf;   /* the controller= entry (configured only) */
+        const ConfController *conf; /* the controller= entry (configured only) */
 } Candidate;
 
 /* What became of one input of candidates_build. */
 typedef enum CandidateVerdict {
-        CANDIDATE_ADDED,          /* a new candidate */
-        CANDIDATE_DUPLICATE,      /* the same DC as an earlier candidate */
-        CANDIDATE_EXCLUDED,       /* by an exclude= entry */
-        CANDIDATE_FILTERED,       /* by ip-family */
-        CANDIDATE_INVALID,        /* failed tid_validate (see field, reason) */
-        CANDIDATE_UNSUPPORTED,    /* referral with a trtype stafd cannot connect */
-        CANDIDATE_OVER_DC_CAP,    /* referral past max-referrals-per-dc of its DC */
+        CANDIDATE_ADDED, /* a new candidate */
+        CANDIDATE_DUPLICATE, /* the same DC as an earlier candidate */
+        CANDIDATE_EXCLUDED, /* by an exclude= entry */
+        CANDIDATE_FILTERED, /* by ip-family */
+        CANDIDATE_INVALID, /* failed tid_validate (see field, reason) */
+        CANDIDATE_UNSUPPORTED, /* referral with a trtype stafd cannot connect */
+        CANDIDATE_OVER_DC_CAP, /* referral past max-referrals-per-dc of its DC */
         CANDIDATE_OVER_TOTAL_CAP, /* referral/mDNS DC past max-dcs */
 } CandidateVerdict;
 
 typedef struct CandidateOutcome {
-        unsigned char verdict;    /* CandidateVerdict */
-        unsigned char field;      /* CANDIDATE_INVALID: index in tid_field_names */
-        const char *reason;       /* CANDIDATE_INVALID: static text */
+        unsigned char verdict; /* CandidateVerdict */
+        unsigned char field; /* CANDIDATE_INVALID: index in tid_field_names */
+        const char *reason; /* CANDIDATE_INVALID: static text */
 } CandidateOutcome;
 
 typedef struct CandidateSet {
         Candidate *items;
         size_t n;
-        TidIndex *index;   /* tid -> position + 1 (as a pointer-sized integer) */
-        char **messages;   /* exclusions and ip-family drops: for the log */
+        TidIndex *index; /* tid -> position + 1 (as a pointer-sized integer) */
+        char **messages; /* exclusions and ip-family drops: for the log */
         /* One outcome per input, in input order (NULL when that input was
          * empty): configured controllers, referrals, discovered services. */
         CandidateOutcome *conf_out, *ref_out, *disc_out;
@@ -81,9 +81,8 @@ typedef struct ReferralSource {
  * holds fewer than conf->max_dcs; configured controllers are always
  * admitted.  Which inputs are kept is deterministic: input order.  Runs in
  * time linear in the inputs. */
-int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn,
-                     const ReferralSource *refs, size_t n_refs,
-                     const DiscoveredService *disc, size_t n_disc);
+int candidates_build(CandidateSet *ret, const Conf *conf, const char *hostnqn, const ReferralSource *refs,
+                     size_t n_refs, const DiscoveredService *disc, size_t n_disc);
 void candidates_done(CandidateSet *s);
 /* Index (>= 0) of the candidate equal to tid, or -ENOENT. */
 long candidates_find(const CandidateSet *s, const Tid *tid);
@@ -91,15 +90,15 @@ long candidates_find(const CandidateSet *s, const Tid *tid);
 typedef struct CurrentDc {
         const Tid *tid;
         DcOrigin origin;
-        bool expired;   /* discovered DC unresponsive for longer than the persistence period */
+        bool expired; /* discovered DC unresponsive for longer than the persistence period */
 } CurrentDc;
 
 typedef struct ReconcilePlan {
-        size_t *add;        /* indices into the candidate set */
+        size_t *add; /* indices into the candidate set */
         size_t n_add;
-        size_t *del;        /* indices into the current set */
+        size_t *del; /* indices into the current set */
         size_t n_del;
-        size_t *reorigin;   /* current DCs whose origin changes (index into current) */
+        size_t *reorigin; /* current DCs whose origin changes (index into current) */
         DcOrigin *new_origin;
         size_t n_reorigin;
 } ReconcilePlan;
@@ -107,6 +106,6 @@ typedef struct ReconcilePlan {
 /* Current DCs not among the candidates are deleted, except discovered ones,
  * which stay until excluded or invalid (checked with conf) or expired.
  * Linear in the number of candidates and current DCs. */
-int reconcile(const CandidateSet *cand, const CurrentDc *cur, size_t n_cur,
-              const Conf *conf, ReconcilePlan *ret);
+int reconcile(const CandidateSet *cand, const CurrentDc *cur, size_t n_cur, const Conf *conf,
+              ReconcilePlan *ret);
 void reconcile_plan_done(ReconcilePlan *p);

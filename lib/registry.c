@@ -101,7 +101,7 @@ static int write_attr(const char *dir, const char *name, const char *value, bool
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -errno;
-        (void) fchmod(fd, 0644);  /* whatever the umask */
+        (void) fchmod(fd, 0644); /* whatever the umask */
         r = write_all(fd, text, strlen(text));
         if (r < 0)
                 goto fail;
@@ -231,7 +231,7 @@ int registry_register(const char *root, const char *device, const char *owner, u
                                 return -errno;
                         r = create_entry(root, device, owner, seq);
                         if (r == -EEXIST || r == -ENOTEMPTY)
-                                continue;  /* someone else was faster: look again */
+                                continue; /* someone else was faster: look again */
                         return r;
                 }
                 if (!S_ISDIR(st.st_mode))
@@ -253,7 +253,7 @@ int registry_register(const char *root, const char *device, const char *owner, u
                         if (r == -EEXIST)
                                 continue;
                         if (r == -ENOENT)
-                                continue;  /* the directory went away */
+                                continue; /* the directory went away */
                         if (r < 0)
                                 return r;
                 }
@@ -296,7 +296,8 @@ int registry_unregister(const char *root, const char *device, const char *owner,
                         return 0;
         }
         if (asprintf(&dir, "%s/%s", root, device) < 0 ||
-            asprintf(&hidden, "%s/" HIDDEN_PREFIX "del.%s.%d.%u", root, device, (int) getpid(), counter++) < 0)
+            asprintf(&hidden, "%s/" HIDDEN_PREFIX "del.%s.%d.%u", root, device, (int) getpid(), counter++) <
+                    0)
                 return -ENOMEM;
         if (rename(dir, hidden) < 0)
                 return errno == ENOENT ? 0 : -errno;
@@ -320,7 +321,7 @@ static void cleanup_dir(const char *dir, bool entries) {
                 if (asprintf(&p, "%s/%s", dir, de->d_name) < 0)
                         break;
                 if (!ours)
-                        cleanup_dir(p, false);  /* temporary attribute files */
+                        cleanup_dir(p, false); /* temporary attribute files */
                 else if (unlink(p) < 0 && errno == EISDIR)
                         purge(p);
         }

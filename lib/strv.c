@@ -20,7 +20,7 @@ char **strv_free(char **l) {
         return NULL;
 }
 
-size_t strv_length(char * const *l) {
+size_t strv_length(char *const *l) {
         size_t n = 0;
 
         if (l)

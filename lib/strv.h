@@ -7,7 +7,7 @@
 
 /* NULL-terminated string vectors. */
 char **strv_free(char **l);
-size_t strv_length(char * const *l);
+size_t strv_length(char *const *l);
 /* Append a copy of s. Returns 0 or -ENOMEM (l unchanged on failure). */
 int strv_extend(char ***l, const char *s);
 /* Append s itself (takes ownership on success). */

@@ -26,20 +26,28 @@
 #include "macro.h"
 #include "tid.h"
 
-const char * const tid_field_names[TID_N_FIELDS] = {
+const char *const tid_field_names[TID_N_FIELDS] = {
         "transport", "traddr", "trsvcid", "subsysnqn", "host-traddr", "host-iface", "host-nqn",
 };
 
 char **tid_field(Tid *t, unsigned i) {
         switch (i) {
-        case 0: return &t->transport;
-        case 1: return &t->traddr;
-        case 2: return &t->trsvcid;
-        case 3: return &t->subsysnqn;
-        case 4: return &t->host_traddr;
-        case 5: return &t->host_iface;
-        case 6: return &t->host_nqn;
-        default: return NULL;
+        case 0:
+                return &t->transport;
+        case 1:
+                return &t->traddr;
+        case 2:
+                return &t->trsvcid;
+        case 3:
+                return &t->subsysnqn;
+        case 4:
+                return &t->host_traddr;
+        case 5:
+                return &t->host_iface;
+        case 6:
+                return &t->host_nqn;
+        default:
+                return NULL;
         }
 }
 
@@ -197,9 +205,9 @@ void tid_done(Tid *t) {
         }
 }
 
-int tid_init(Tid *t, const char *transport, const char *traddr, const char *trsvcid,
-             const char *subsysnqn, const char *host_traddr, const char *host_iface,
-             const char *host_nqn, const char *default_host_nqn, bool ignore_iface) {
+int tid_init(Tid *t, const char *transport, const char *traddr, const char *trsvcid, const char *subsysnqn,
+             const char *host_traddr, const char *host_iface, const char *host_nqn,
+             const char *default_host_nqn, bool ignore_iface) {
         Tid n = {};
 
         n.transport = lowercase_dup(strempty(transport));
@@ -278,14 +286,14 @@ unsigned long tid_hash(const Tid *t) {
 /* ---- index: open addressing, linear probing, backward-shift deletion ---- */
 
 typedef struct TidSlot {
-        const Tid *key;     /* NULL = empty */
+        const Tid *key; /* NULL = empty */
         void *value;
         unsigned long hash;
 } TidSlot;
 
 struct TidIndex {
         TidSlot *slots;
-        size_t mask;        /* capacity - 1; capacity a power of two */
+        size_t mask; /* capacity - 1; capacity a power of two */
         size_t n;
 };
 
@@ -322,7 +330,7 @@ static size_t slot_find(const TidIndex *x, const Tid *key, unsigned long h) {
         for (; x->slots[i].key; i = (i + 1) & x->mask)
                 if (x->slots[i].hash == h && tid_equal(x->slots[i].key, key))
                         return i;
-        return i;   /* the empty slot ending the probe */
+        return i; /* the empty slot ending the probe */
 }
 
 static int index_grow(TidIndex *x) {
@@ -361,7 +369,7 @@ int tid_index_put(TidIndex *x, const Tid *key, void *value) {
         i = slot_find(x, key, h);
         if (x->slots[i].key)
                 return -EEXIST;
-        x->slots[i] = (TidSlot) { key, value, h };
+        x->slots[i] = (TidSlot){ key, value, h };
         x->n++;
         return 0;
 }
@@ -395,7 +403,7 @@ void *tid_index_remove(TidIndex *x, const Tid *key) {
                         i = j;
                 }
         }
-        x->slots[i] = (TidSlot) {};
+        x->slots[i] = (TidSlot){};
         x->n--;
         return value;
 }

@@ -41,7 +41,7 @@ typedef struct Tid {
 #define TID_N_FIELDS 7
 /* D-Bus / JSON key names, in order: transport traddr trsvcid subsysnqn
  * host-traddr host-iface host-nqn */
-extern const char * const tid_field_names[TID_N_FIELDS];
+extern const char *const tid_field_names[TID_N_FIELDS];
 /* Access field i (0..6) in the order above. */
 char **tid_field(Tid *t, unsigned i);
 const char *tid_field_const(const Tid *t, unsigned i);
@@ -51,9 +51,9 @@ const char *tid_field_const(const Tid *t, unsigned i);
  * (DISC_NQN), default host_nqn (given), canonical IP spelling for traddr and
  * host_traddr (IPv4-mapped IPv6 -> IPv4; IPv6 compressed lower-case; "%scope"
  * kept), blank host_iface when ignore_iface.  All fields non-NULL after. */
-int tid_init(Tid *t, const char *transport, const char *traddr, const char *trsvcid,
-             const char *subsysnqn, const char *host_traddr, const char *host_iface,
-             const char *host_nqn, const char *default_host_nqn, bool ignore_iface);
+int tid_init(Tid *t, const char *transport, const char *traddr, const char *trsvcid, const char *subsysnqn,
+             const char *host_traddr, const char *host_iface, const char *host_nqn,
+             const char *default_host_nqn, bool ignore_iface);
 void tid_done(Tid *t);
 int tid_copy(Tid *dst, const Tid *src);
 

@@ -27,7 +27,7 @@ char *utf8_escape(const char *s, size_t max);
 /* The repair used wherever a string leaves stafd (D-Bus, JSON, stafctl's
  * terminal): each byte that does not belong to a valid character becomes
  * U+FFFD. */
-#define UTF8_REPLACEMENT "\xef\xbf\xbd"   /* U+FFFD, 3 bytes */
+#define UTF8_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD, 3 bytes */
 
 /* Length (1..4) of the valid UTF-8 character at the NUL-terminated s, 0 if
  * the bytes at s do not start one (a NUL counts as a 1-byte character). */

@@ -11,27 +11,41 @@
 #include "render.h"
 #include "utf8.h"
 
-const char * const render_ls_columns[] = {
-        "device", "transport", "traddr", "trsvcid", "subsysnqn",
+const char *const render_ls_columns[] = {
+        "device",      "transport",  "traddr",   "trsvcid", "subsysnqn",
         "host-traddr", "host-iface", "host-nqn", NULL,
 };
 
-const char * const render_ls_detailed_columns[] = {
-        "device", "transport", "traddr", "trsvcid", "subsysnqn",
-        "host-traddr", "host-iface", "host-nqn", "origin", "connected", "owner", "nbft",
-        "dctype", "cntrltype", "connect attempts", "retry connect timer", NULL,
+const char *const render_ls_detailed_columns[] = {
+        "device",
+        "transport",
+        "traddr",
+        "trsvcid",
+        "subsysnqn",
+        "host-traddr",
+        "host-iface",
+        "host-nqn",
+        "origin",
+        "connected",
+        "owner",
+        "nbft",
+        "dctype",
+        "cntrltype",
+        "connect attempts",
+        "retry connect timer",
+        NULL,
 };
 
 /* subnqn last: it is the long one, and nothing needs aligning after it. */
-const char * const render_dlpe_columns[] = {
+const char *const render_dlpe_columns[] = {
         "trtype", "adrfam", "traddr", "trsvcid", "subtype", "portid",
-        "cntlid", "treq", "asqsz", "eflags", "subnqn", NULL,
+        "cntlid", "treq",   "asqsz",  "eflags",  "subnqn",  NULL,
 };
 
 /* Keys shown on the id line; the detailed view lists the others. */
-static const char * const id_keys[] = {
-        "transport", "traddr", "trsvcid", "subsysnqn", "host-traddr",
-        "host-iface", "host-nqn", "device", NULL,
+static const char *const id_keys[] = {
+        "transport",  "traddr",   "trsvcid", "subsysnqn", "host-traddr",
+        "host-iface", "host-nqn", "device",  NULL,
 };
 
 /* Strings come from the network (NQNs, addresses, mDNS names): on a
@@ -81,7 +95,7 @@ static void put_esc_padded(FILE *f, const char *s, size_t width) {
                 fputc(' ', f);
 }
 
-static bool strv_contains(const char * const *l, const char *s) {
+static bool strv_contains(const char *const *l, const char *s) {
         for (; *l; l++)
                 if (streq(*l, s))
                         return true;
@@ -95,7 +109,8 @@ static const char *value_str(struct json_object *v) {
         if (json_object_is_type(v, json_type_null))
                 return "null";
         if (json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
-                return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+                return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
         return json_object_get_string(v);
 }
 
@@ -115,7 +130,7 @@ static const char *cell(struct json_object *row, const char *key) {
         return isempty(s) ? "-" : s;
 }
 
-static int table(FILE *f, struct json_object *rows, const char * const *columns, unsigned indent) {
+static int table(FILE *f, struct json_object *rows, const char *const *columns, unsigned indent) {
         _cleanup_free_ size_t *width = NULL;
         size_t ncol = 0, nrow;
 
@@ -163,18 +178,18 @@ static int table(FILE *f, struct json_object *rows, const char * const *columns,
         return ferror(f) ? -EIO : 0;
 }
 
-int render_table(FILE *f, struct json_object *rows, const char * const *columns) {
+int render_table(FILE *f, struct json_object *rows, const char *const *columns) {
         return table(f, rows, columns, 0);
 }
 
 int render_dc_id(FILE *f, struct json_object *dc) {
-        static const char * const keys[] = {
+        static const char *const keys[] = {
                 "transport", "traddr", "trsvcid", "subsysnqn", "host-iface", "host-traddr", NULL,
         };
         const char *sep = "";
 
         fputc('(', f);
-        for (const char * const *k = keys; *k; k++) {
+        for (const char *const *k = keys; *k; k++) {
                 const char *s = render_get(dc, *k);
 
                 if (isempty(s))
@@ -227,8 +242,7 @@ int render_tree(FILE *f, struct json_object *o, unsigned indent) {
                 return -EINVAL;
 
         if (json_object_is_type(o, json_type_object)) {
-                json_object_object_foreach(o, key, v)
-                        tree_item(f, key, v, indent);
+                json_object_object_foreach(o, key, v) tree_item(f, key, v, indent);
         } else if (json_object_is_type(o, json_type_array)) {
                 size_t n = json_object_array_length(o);
 

@@ -11,9 +11,9 @@
 #include <stdio.h>
 
 /* Columns of the tables, NULL-terminated. */
-extern const char * const render_ls_columns[];
-extern const char * const render_ls_detailed_columns[];
-extern const char * const render_dlpe_columns[];
+extern const char *const render_ls_columns[];
+extern const char *const render_ls_detailed_columns[];
+extern const char *const render_dlpe_columns[];
 
 /* String value of key in obj: "" if obj is not an object or key is missing. */
 const char *render_get(struct json_object *obj, const char *key);
@@ -21,7 +21,7 @@ const char *render_get(struct json_object *obj, const char *key);
 /* Aligned table of the array of objects rows, one column per key in
  * columns.  Empty and missing values print as "-".  An empty array prints
  * only the header. */
-int render_table(FILE *f, struct json_object *rows, const char * const *columns);
+int render_table(FILE *f, struct json_object *rows, const char *const *columns);
 
 /* The DC's printable identity: "(tcp, 192.168.1.10, 8009, nqn..., eth0,
  * 10.0.0.1) | nvme3"; optional fields are left out when empty, and the

@@ -15,14 +15,14 @@
 #include "macro.h"
 #include "render.h"
 
-#define STAFD_BUS_NAME    "org.nvmexpress.staf"
-#define STAFD_BUS_PATH    "/org/nvmexpress/staf"
-#define STAFD_IFACE       "org.nvmexpress.staf"
+#define STAFD_BUS_NAME "org.nvmexpress.staf"
+#define STAFD_BUS_PATH "/org/nvmexpress/staf"
+#define STAFD_IFACE "org.nvmexpress.staf"
 #define STAFD_IFACE_DEBUG "org.nvmexpress.staf.debug"
 #define WELL_KNOWN_DISC_NQN "nqn.2014-08.org.nvmexpress.discovery"
 
 /* Exit codes. */
-#define EXIT_FAIL  1
+#define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
 static bool arg_json;
@@ -34,22 +34,21 @@ static inline void json_putp(struct json_object **o) {
 #define _cleanup_json_put_ _cleanup_(json_putp)
 
 static void usage(FILE *f) {
-        fprintf(f,
-                "Usage: stafctl [--version] [--json] COMMAND [OPTIONS]\n"
-                "Query and control stafd, the STorage Appliance Finder, over D-Bus.\n\n"
-                "Commands:\n"
-                "  tron                     Turn stafd's debug tracing on\n"
-                "  troff                    Turn stafd's debug tracing off\n"
-                "  status                   Show stafd's process info and every DC\n"
-                "  ls [-d|--detailed]       List the discovery controllers\n"
-                "  dlp -a TRADDR -s TRSVCID [-t TRTYPE] [-w HOST_TRADDR]\n"
-                "      [-f HOST_IFACE] [-q HOST_NQN] [-n NQN]\n"
-                "                           Show the discovery log page of one DC\n"
-                "  adlp [-d|--detailed]     Show the discovery log pages of all DCs\n\n"
-                "Options:\n"
-                "  -h --help                Show this help\n"
-                "     --version             Show the version\n"
-                "  -j --json                Print JSON instead of tables\n");
+        fprintf(f, "Usage: stafctl [--version] [--json] COMMAND [OPTIONS]\n"
+                   "Query and control stafd, the STorage Appliance Finder, over D-Bus.\n\n"
+                   "Commands:\n"
+                   "  tron                     Turn stafd's debug tracing on\n"
+                   "  troff                    Turn stafd's debug tracing off\n"
+                   "  status                   Show stafd's process info and every DC\n"
+                   "  ls [-d|--detailed]       List the discovery controllers\n"
+                   "  dlp -a TRADDR -s TRSVCID [-t TRTYPE] [-w HOST_TRADDR]\n"
+                   "      [-f HOST_IFACE] [-q HOST_NQN] [-n NQN]\n"
+                   "                           Show the discovery log page of one DC\n"
+                   "  adlp [-d|--detailed]     Show the discovery log pages of all DCs\n\n"
+                   "Options:\n"
+                   "  -h --help                Show this help\n"
+                   "     --version             Show the version\n"
+                   "  -j --json                Print JSON instead of tables\n");
 }
 
 /* ---- bus helpers ---- */
@@ -57,10 +56,8 @@ static void usage(FILE *f) {
 /* Errors meaning "there is no stafd to talk to". */
 static bool error_is_unreachable(int r, const sd_bus_error *e) {
         if (sd_bus_error_is_set(e))
-                return sd_bus_error_has_names(e,
-                                              SD_BUS_ERROR_SERVICE_UNKNOWN,
-                                              SD_BUS_ERROR_NAME_HAS_NO_OWNER,
-                                              SD_BUS_ERROR_NO_SERVER,
+                return sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN,
+                                              SD_BUS_ERROR_NAME_HAS_NO_OWNER, SD_BUS_ERROR_NO_SERVER,
                                               SD_BUS_ERROR_DISCONNECTED);
         switch (-r) {
         case ENOENT:
@@ -241,9 +238,8 @@ static int all_log_pages(sd_bus *bus, bool detailed, struct json_object **ret) {
 }
 
 static int print_json(struct json_object *o) {
-        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                          JSON_C_TO_STRING_SPACED |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!s)
                 return -ENOMEM;
         puts(s);
@@ -270,8 +266,8 @@ static int verb_tron_troff(sd_bus *bus, bool on) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int v, r;
 
-        r = sd_bus_set_property(bus, STAFD_BUS_NAME, STAFD_BUS_PATH, STAFD_IFACE_DEBUG,
-                                "tron", &error, "b", (int) on);
+        r = sd_bus_set_property(bus, STAFD_BUS_NAME, STAFD_BUS_PATH, STAFD_IFACE_DEBUG, "tron", &error, "b",
+                                (int) on);
         if (r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_ACCESS_DENIED)) {
                 /* The bus policy lets only root set properties. */
                 fprintf(stderr, "stafctl: permission denied: only root may change tron\n");
@@ -281,8 +277,8 @@ static int verb_tron_troff(sd_bus *bus, bool on) {
                 return bus_fail(r, &error);
 
         /* Read it back: what stafd says is what counts. */
-        r = sd_bus_get_property_trivial(bus, STAFD_BUS_NAME, STAFD_BUS_PATH, STAFD_IFACE_DEBUG,
-                                        "tron", &error, 'b', &v);
+        r = sd_bus_get_property_trivial(bus, STAFD_BUS_NAME, STAFD_BUS_PATH, STAFD_IFACE_DEBUG, "tron",
+                                        &error, 'b', &v);
         if (r < 0)
                 return bus_fail(r, &error);
 
@@ -396,9 +392,8 @@ static int verb_dlp(sd_bus *bus, const Args *a) {
                 host_nqn = render_get(info, "hostnqn");
         }
 
-        r = call(bus, STAFD_IFACE, "get_log_pages", &reply, "sssssss",
-                 a->transport, a->traddr, a->trsvcid, a->subsysnqn,
-                 a->host_traddr, a->host_iface, host_nqn);
+        r = call(bus, STAFD_IFACE, "get_log_pages", &reply, "sssssss", a->transport, a->traddr, a->trsvcid,
+                 a->subsysnqn, a->host_traddr, a->host_iface, host_nqn);
         if (r < 0)
                 return r;
         r = reply_read_dict_array(reply, &dlpes);
@@ -411,10 +406,8 @@ static int verb_dlp(sd_bus *bus, const Args *a) {
         id = json_object_new_object();
         if (!id)
                 return -ENOMEM;
-        if (json_add_str(id, "transport", a->transport) < 0 ||
-            json_add_str(id, "traddr", a->traddr) < 0 ||
-            json_add_str(id, "trsvcid", a->trsvcid) < 0 ||
-            json_add_str(id, "subsysnqn", a->subsysnqn) < 0 ||
+        if (json_add_str(id, "transport", a->transport) < 0 || json_add_str(id, "traddr", a->traddr) < 0 ||
+            json_add_str(id, "trsvcid", a->trsvcid) < 0 || json_add_str(id, "subsysnqn", a->subsysnqn) < 0 ||
             json_add_str(id, "host-iface", a->host_iface) < 0 ||
             json_add_str(id, "host-traddr", a->host_traddr) < 0)
                 return -ENOMEM;
@@ -429,12 +422,8 @@ static int verb_dlp(sd_bus *bus, const Args *a) {
 }
 
 static const Verb verbs[] = {
-        { "tron",   NULL,            verb_tron   },
-        { "troff",  NULL,            verb_troff  },
-        { "status", NULL,            verb_status },
-        { "ls",     "d",             verb_ls     },
-        { "dlp",    "t:a:s:w:f:q:n:", verb_dlp   },
-        { "adlp",   "d",             verb_adlp   },
+        { "tron", NULL, verb_tron }, { "troff", NULL, verb_troff },         { "status", NULL, verb_status },
+        { "ls", "d", verb_ls },      { "dlp", "t:a:s:w:f:q:n:", verb_dlp }, { "adlp", "d", verb_adlp },
 };
 
 static const Verb *verb_find(const char *name) {
@@ -447,22 +436,20 @@ static const Verb *verb_find(const char *name) {
 /* Parse the verb's own options (argv[0] is the verb).  --json is accepted
  * after the verb too, so "stafctl ls --json" works.  -EINVAL on usage errors. */
 static int parse_verb_argv(const Verb *v, int argc, char *argv[], Args *a) {
-        static const struct option options[] = {
-                { "detailed",    no_argument,       NULL, 'd' },
-                { "transport",   required_argument, NULL, 't' },
-                { "traddr",      required_argument, NULL, 'a' },
-                { "trsvcid",     required_argument, NULL, 's' },
-                { "host-traddr", required_argument, NULL, 'w' },
-                { "host-iface",  required_argument, NULL, 'f' },
-                { "host-nqn",    required_argument, NULL, 'q' },
-                { "nqn",         required_argument, NULL, 'n' },
-                { "json",        no_argument,       NULL, 'j' },
-                {}
-        };
+        static const struct option options[] = { { "detailed", no_argument, NULL, 'd' },
+                                                 { "transport", required_argument, NULL, 't' },
+                                                 { "traddr", required_argument, NULL, 'a' },
+                                                 { "trsvcid", required_argument, NULL, 's' },
+                                                 { "host-traddr", required_argument, NULL, 'w' },
+                                                 { "host-iface", required_argument, NULL, 'f' },
+                                                 { "host-nqn", required_argument, NULL, 'q' },
+                                                 { "nqn", required_argument, NULL, 'n' },
+                                                 { "json", no_argument, NULL, 'j' },
+                                                 {} };
         char shortopts[32];
         int c, idx;
 
-        *a = (Args) {
+        *a = (Args){
                 .transport = "tcp",
                 .subsysnqn = WELL_KNOWN_DISC_NQN,
                 .host_traddr = "",
@@ -470,23 +457,42 @@ static int parse_verb_argv(const Verb *v, int argc, char *argv[], Args *a) {
         };
 
         (void) snprintf(shortopts, sizeof(shortopts), "+j%s", strempty(v->shortopts));
-        optind = 0;     /* glibc: full re-initialisation */
+        optind = 0; /* glibc: full re-initialisation */
         while ((c = getopt_long(argc, argv, shortopts, options, &idx)) >= 0) {
                 /* A long option is only valid if its short form is this verb's. */
                 if (c != '?' && c != 'j' && !strchr(strempty(v->shortopts), c)) {
-                        fprintf(stderr, "stafctl: %s: option '-%c' does not apply to this command\n", v->name, c);
+                        fprintf(stderr, "stafctl: %s: option '-%c' does not apply to this command\n",
+                                v->name, c);
                         return -EINVAL;
                 }
                 switch (c) {
-                case 'j': arg_json = true; break;
-                case 'd': a->detailed = true; break;
-                case 't': a->transport = optarg; break;
-                case 'a': a->traddr = optarg; break;
-                case 's': a->trsvcid = optarg; break;
-                case 'w': a->host_traddr = optarg; break;
-                case 'f': a->host_iface = optarg; break;
-                case 'q': a->host_nqn = optarg; break;
-                case 'n': a->subsysnqn = optarg; break;
+                case 'j':
+                        arg_json = true;
+                        break;
+                case 'd':
+                        a->detailed = true;
+                        break;
+                case 't':
+                        a->transport = optarg;
+                        break;
+                case 'a':
+                        a->traddr = optarg;
+                        break;
+                case 's':
+                        a->trsvcid = optarg;
+                        break;
+                case 'w':
+                        a->host_traddr = optarg;
+                        break;
+                case 'f':
+                        a->host_iface = optarg;
+                        break;
+                case 'q':
+                        a->host_nqn = optarg;
+                        break;
+                case 'n':
+                        a->subsysnqn = optarg;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -504,12 +510,10 @@ static int parse_verb_argv(const Verb *v, int argc, char *argv[], Args *a) {
 
 int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        static const struct option options[] = {
-                { "help",    no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },
-                { "json",    no_argument, NULL, 'j' },
-                {}
-        };
+        static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+                                                 { "version", no_argument, NULL, 'V' },
+                                                 { "json", no_argument, NULL, 'j' },
+                                                 {} };
         const Verb *verb;
         Args args;
         int c, r;
