@@ -59,6 +59,26 @@ def holds(pred, seconds, what='condition'):
             raise Failure('no longer true: ' + what)
         time.sleep(0.05)
 
+def with_env(conf='', start=True, prepare=None, **kw):
+    """Decorator: run the case in a fresh Env (prepare(env) first, then
+    stafd started unless start=False); a failure carries stafd's log."""
+    def deco(fn):
+        def run():
+            env = Env(conf, **kw)
+            try:
+                if prepare is not None:
+                    prepare(env)
+                if start:
+                    env.start()
+                fn(env)
+            except Failure as e:
+                raise Failure('%s\n--- stafd log ---\n%s' % (e, env.read_log()[-4000:]))
+            finally:
+                env.close()
+        run.__name__ = fn.__name__
+        return run
+    return deco
+
 
 class Env:
     """A temp dir with a private bus and (optionally) a running stafd."""

@@ -13,6 +13,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
+from harness import with_env as harness_with_env  # noqa: E402
 from harness import (BUSNAME, IFACE, IFACE_DBG, OBJPATH, STAFD, WRAPPER, Env, Failure, check, check_eq, holds,
                      main, wait_for)
 
@@ -63,22 +64,8 @@ ARGS_A = ['tcp', '127.0.0.1', '8009', DISC, '', '', HOSTNQN]
 
 
 def with_env(conf=CONF, seed=None, start=True, **kw):
-    def deco(fn):
-        def run():
-            env = Env(conf, **kw)
-            try:
-                if seed is not None:
-                    seed_cache(env, seed)
-                if start:
-                    env.start()
-                fn(env)
-            except Failure as e:
-                raise Failure('%s\n--- stafd log ---\n%s' % (e, env.read_log()[-4000:]))
-            finally:
-                env.close()
-        run.__name__ = fn.__name__
-        return run
-    return deco
+    return harness_with_env(conf, start, prepare=(lambda env: seed_cache(env, seed)) if seed is not None else None,
+                            **kw)
 
 
 CASES = {}

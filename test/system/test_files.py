@@ -12,6 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'dbus'))
+from harness import with_env as harness_with_env  # noqa: E402
 from harness import (IFACE, STAFD, Env, Failure, check, check_eq, main, wait_for)  # noqa: E402
 
 CONF = '[Controllers]\ncontroller=transport=tcp;traddr=127.0.0.1;trsvcid=8009\n'
@@ -25,20 +26,7 @@ def case(fn):
 
 
 def with_env(conf=CONF, start=True, **kw):
-    def deco(fn):
-        def run():
-            env = Env(conf, **kw)
-            try:
-                if start:
-                    env.start()
-                fn(env)
-            except Failure as e:
-                raise Failure('%s\n--- stafd log ---\n%s' % (e, env.read_log()[-4000:]))
-            finally:
-                env.close()
-        run.__name__ = fn.__name__
-        return run
-    return deco
+    return harness_with_env(conf, start, **kw)
 
 
 def run_stafd(env, args, timeout=20):
