@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "firmware.h"
 #include "log.h"
 #include "macro.h"
@@ -203,37 +204,13 @@ static int add_dc(Firmware *c, const NbftDiscovery *d, const char *file, const c
 /* Read one table file into a malloc'd buffer: regular files only, at most
  * NBFT_MAX_SIZE bytes.  O_NONBLOCK: a FIFO planted there must not hang us. */
 static int read_table(int dir_fd, const char *name, uint8_t **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ uint8_t *buf = NULL;
-        size_t size = 0;
-        struct stat st;
+        char *buf = NULL;
+        int r;
 
-        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        buf = malloc(NBFT_MAX_SIZE + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + size, NBFT_MAX_SIZE + 1 - size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-                if (size > NBFT_MAX_SIZE)
-                        return -EFBIG;
-        }
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
+        r = read_regular_file_at(dir_fd, name, O_NOFOLLOW, NBFT_MAX_SIZE, &buf, ret_size);
+        if (r < 0)
+                return r == -EISDIR ? -EBADFD : r;
+        *ret = (uint8_t *) buf;
         return 0;
 }
 

@@ -891,25 +891,9 @@ int conf_parse_string(const char *name, const char *text, size_t len, Conf **ret
         return 0;
 }
 
-/* Read a whole regular file into a NUL-terminated buffer.  Opened
- * non-blocking and checked before any read: a FIFO (or a device, a socket)
- * put where a configuration file belongs must not hang the daemon. */
+/* Regular files only, never blocking (lib/fileio). */
 static int read_full_file(const char *path, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = -EBADF;
-        struct stat st;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        if (st.st_size > (off_t) CONF_FILE_MAX)
-                return -EFBIG;
-        return read_full_fd(fd, CONF_FILE_MAX, ret, ret_len);
+        return read_regular_file_at(AT_FDCWD, path, 0, CONF_FILE_MAX, ret, ret_len);
 }
 
 const char *conf_strerror(int error) {

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "exclusions.h"
+#include "fileio.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -279,52 +280,22 @@ int excl_parse_string(ExclList *l, const char *file, const char *text, size_t si
         return 0;
 }
 
-/* Read a regular file of at most EXCL_FILE_MAX bytes.  -ENOENT when
- * missing, other negative errno (with a warning added) when unusable. */
+/* Read a regular file of at most EXCL_FILE_MAX bytes (lib/fileio).  -ENOENT
+ * when missing, other negative errno (with a warning added) when unusable. */
 static int read_file(ExclList *l, const char *path, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
-        struct stat st;
-        size_t n = 0;
-        int r;
+        int r, k;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0) {
-                r = -errno;
-                if (r != -ENOENT &&
-                    strv_extendf(&l->warnings, "%s: cannot open: %s", path, strerror(-r)) < 0)
-                        return -ENOMEM;
+        r = read_regular_file_at(AT_FDCWD, path, 0, EXCL_FILE_MAX, ret, ret_size);
+        if (r >= 0 || r == -ENOENT || r == -ENOMEM)
                 return r;
-        }
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode) || st.st_size > EXCL_FILE_MAX) {
-                r = strv_extendf(&l->warnings, "%s: ignored (%s)", path,
-                                 !S_ISREG(st.st_mode) ? "not a regular file" : "too large");
-                return r < 0 ? r : -EINVAL;
-        }
-        /* A file growing while we read it is read up to its size at fstat. */
-        buf = malloc((size_t) st.st_size + 1);
-        if (!buf)
+        if (r == -EISDIR || r == -EBADFD || r == -EFBIG)
+                k = strv_extendf(&l->warnings, "%s: ignored (%s)", path,
+                                 r == -EFBIG ? "too large" : "not a regular file");
+        else
+                k = strv_extendf(&l->warnings, "%s: cannot read: %s", path, strerror(-r));
+        if (k < 0)
                 return -ENOMEM;
-        while (n < (size_t) st.st_size) {
-                ssize_t k = read(fd, buf + n, (size_t) st.st_size - n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        if (strv_extendf(&l->warnings, "%s: cannot read: %s", path, strerror(-r)) < 0)
-                                return -ENOMEM;
-                        return r;
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        *ret = TAKE_PTR(buf);
-        *ret_size = n;
-        return 0;
+        return r == -EFBIG || r == -EISDIR || r == -EBADFD ? -EINVAL : r;
 }
 
 static int load_one(ExclList *l, const char *path) {

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The file I/O loops that the cache, the configuration and the ownership
- * registry share: reading a whole file under a size limit, writing all of a
+ * registry share: reading a whole (regular) file under a size limit, writing all of a
  * buffer, and making a rename durable.  Opening, checking and naming the
  * files stays with each of them (their limits and errors differ).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -76,4 +78,22 @@ int fsync_directory(const char *path) {
         if (fd < 0)
                 return -errno;
         return fsync(fd) < 0 ? -errno : 0;
+}
+
+int read_regular_file_at(int dir_fd, const char *path, int flags, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | flags);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uintmax_t) st.st_size > max)
+                return -EFBIG;
+        return read_full_fd(fd, max, ret, ret_len);
 }

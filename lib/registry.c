@@ -35,22 +35,15 @@ static bool attr_valid(const char *attr) {
 }
 
 static int read_value(const char *path, char **ret) {
-        _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         size_t n = 0;
-        struct stat st;
         int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
+        r = read_regular_file_at(AT_FDCWD, path, 0, REGISTRY_VALUE_MAX, &buf, &n);
+        if (r == -EISDIR || r == -EBADFD || r == -EFBIG)
                 return -EINVAL;
-        r = read_full_fd(fd, REGISTRY_VALUE_MAX, &buf, &n);
         if (r < 0)
-                return r == -EFBIG ? -EINVAL : r;
+                return r;
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
                 n--;
         buf[n] = 0;
